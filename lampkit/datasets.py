@@ -1,0 +1,44 @@
+"""Where a chapter's data comes from: real LaMP files, or the embedded mini-LaMP (cached)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .cache import ArtifactCache
+from .data import Example, load_split
+from .tasks import Task, get_task
+
+__all__ = ["SYNTH_MODULES", "mini_lamp_dir", "resolve_data_dir", "load"]
+
+# the code a mini-LaMP tree depends on: a change here regenerates it
+SYNTH_MODULES = ("lampkit.synth", "lampkit.tasks", "lampkit.data", "lampkit.io")
+
+
+def mini_lamp_dir(scale: str = "default", seed: int = 0, cache: ArtifactCache | None = None) -> Path:
+    """The embedded mini-LaMP at ``scale`` and ``seed``, generated once into the artifact cache."""
+    from . import synth
+
+    cache = cache or ArtifactCache()
+
+    def build(tmp: Path) -> None:
+        synth.write_mini_lamp(tmp, seed=seed, scale=scale)
+
+    return cache.get_or_build("mini-lamp", {"scale": scale, "seed": seed}, build, SYNTH_MODULES)
+
+
+def resolve_data_dir(data_dir: str | Path | None = None, scale: str = "default", seed: int = 0,
+                     cache: ArtifactCache | None = None) -> Path:
+    """``data_dir`` when given (real LaMP files), else the embedded mini-LaMP."""
+    if data_dir:
+        path = Path(data_dir).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"data_dir {str(path)!r} is not a folder of LaMP files")
+        return path
+    return mini_lamp_dir(scale, seed, cache)
+
+
+def load(task: str | Task, split: str, data_dir: str | Path | None = None, scale: str = "default",
+         seed: int = 0, scheme: str = "time") -> list[Example]:
+    """Examples of one task and split from ``data_dir`` or the embedded mini-LaMP."""
+    root = resolve_data_dir(data_dir, scale, seed)
+    return load_split(root, get_task(task), split, scheme=scheme)

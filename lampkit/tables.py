@@ -1,0 +1,58 @@
+"""Tables the book renders: task overviews and this build's numbers beside the paper's."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .tasks import Task, all_tasks
+
+__all__ = ["task_overview", "side_by_side"]
+
+
+def task_overview(tasks: list[Task] | None = None) -> pd.DataFrame:
+    """One row per task: kind, labels, metrics, profile fields, what is indexed and the entry prompt."""
+    rows = []
+    for t in tasks or all_tasks():
+        rows.append({
+            "task": t.name,
+            "name": t.title,
+            "kind": t.kind,
+            "labels": ", ".join(t.labels) if t.labels else "(free text)",
+            "metrics": ", ".join(t.metrics),
+            "profile fields": ", ".join(t.profile_fields),
+            "indexed text": " + ".join(t.index_fields) + " + date",
+            "entry prompt (PPEP)": t.entry_template.replace("{content}", "{" + t.content_field + "}"),
+        })
+    return pd.DataFrame(rows)
+
+
+def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame, on: str | list[str], columns: list[str],
+                 ours_label: str = "this build", paper_label: str = "paper") -> pd.DataFrame:
+    """Columns of ``ours`` and ``paper`` next to each other under a two-level header.
+
+    The paper's numbers come from ``lampkit.paper`` and are labelled as such; nothing is
+    computed from them.
+    """
+    keys = [on] if isinstance(on, str) else list(on)
+    left = ours.set_index(keys)[columns]
+    right = paper.set_index(keys)[columns].reindex(left.index)
+    out = pd.concat({ours_label: left, paper_label: right}, axis=1)
+    out = out.swaplevel(0, 1, axis=1)
+    return out[[(c, lab) for c in columns for lab in (ours_label, paper_label)]]
+
+
+def example_prompt(task: Task, example, k: int = 4, counter=None) -> dict[str, str]:
+    """An example's input, query, gold and the prompt built with its ``k`` newest profile items.
+
+    ``counter`` is the tokenizer adapter the budget uses (default: whitespace words).
+    """
+    from .data import parse_date
+
+    items = sorted(example.profile, key=lambda it: parse_date(str(it["date"])), reverse=True)[:k]
+    return {
+        "id": str(example.id),
+        "input": example.input,
+        "query": task.query(example.input) or "",
+        "gold": "" if example.output is None else example.output,
+        "prompt": task.build_prompt(example.input, items, counter),
+    }
