@@ -1,0 +1,278 @@
+"""The feedback cache: what the frozen LLM says for each prompt, stored once and reused.
+
+Two kinds of feedback (SPEC sections 5 and 6):
+
+- **pool feedback**: per input and per retriever of the pool, the prompt with the retriever's
+  top k items, the LLM's output and its metrics (RSPG's signal and every results table);
+- **item feedback**: per training input, the EVAL of the LLM's output with each one of the top
+  l items of the initial retriever alone (ROPG's signal).
+
+Everything lives in one SQLite file. Generations are keyed by the LLM's identity and the exact
+prompt, so a prompt two retrievers share is generated once; rows are keyed by the content of
+the input (id, input, profile, gold), the retriever's configuration and the prompt settings.
+Work is committed chunk by chunk: an interrupted run resumes where it stopped, with nothing
+lost or duplicated, and several processes (two chapters, or shards of one input range) can
+fill the same file at once. Shards written to separate files are combined with :func:`merge`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .cache import cache_key, default_root
+from .data import Example
+from .metrics import per_example
+from .tasks import Task, TokenCounter, get_task
+
+__all__ = ["Generator", "FeedbackStore", "example_key", "llm_key", "pool_feedback", "item_feedback",
+           "merge", "eval_matrix", "FEEDBACK_MODULES"]
+
+# code whose change alters feedback: prompts, metrics and this module
+FEEDBACK_MODULES = ("lampkit.tasks", "lampkit.metrics", "lampkit.feedback")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (llm TEXT, prompt_sha TEXT, output TEXT,
+    PRIMARY KEY (llm, prompt_sha));
+CREATE TABLE IF NOT EXISTS pool (ns TEXT, example TEXT, example_id TEXT, prompt TEXT, items TEXT,
+    output TEXT, metrics TEXT, PRIMARY KEY (ns, example));
+CREATE TABLE IF NOT EXISTS items (ns TEXT, example TEXT, example_id TEXT, position INTEGER,
+    item_index INTEGER, item_id TEXT, output TEXT, eval REAL, PRIMARY KEY (ns, example, position));
+"""
+
+
+class Generator(Protocol):
+    """What feedback needs from an LLM (``lampkit.llm.Seq2SeqLLM`` is one)."""
+
+    model_id: str
+    settings: Mapping[str, Any]
+    counter: TokenCounter
+
+    def generate(self, prompts: Sequence[str], batch_size: int = 32, show_progress: bool = False) -> list[str]: ...
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def example_key(task: Task, ex: Example) -> str:
+    """Content address of one input: task, id, input, profile and gold."""
+    payload = json.dumps([task.name, str(ex.id), ex.input, ex.profile, ex.output], ensure_ascii=False,
+                         sort_keys=True)
+    return _sha(payload)[:32]
+
+
+def llm_key(llm: Generator) -> str:
+    """Identity of an LLM and its generation settings."""
+    return _sha(json.dumps({"model": llm.model_id, "settings": dict(llm.settings)}, sort_keys=True))[:32]
+
+
+class FeedbackStore:
+    """One SQLite file holding generations, pool feedback and item feedback."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_root() / "feedback.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=120)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA busy_timeout=120000")
+            yield con
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+
+    # -- generations --------------------------------------------------------------------
+    def generations(self, llm: str, prompts: Sequence[str]) -> dict[str, str]:
+        """Stored outputs of ``llm`` for those of ``prompts`` that have one (prompt -> output)."""
+        shas = {_sha(p): p for p in prompts}
+        found: dict[str, str] = {}
+        with self._connect() as con:
+            keys = list(shas)
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                q = f"SELECT prompt_sha, output FROM generations WHERE llm=? AND prompt_sha IN ({','.join('?' * len(chunk))})"
+                for sha, out in con.execute(q, [llm, *chunk]):
+                    found[shas[sha]] = out
+        return found
+
+    def put_generations(self, llm: str, pairs: Mapping[str, str]) -> None:
+        with self._connect() as con:
+            con.executemany("INSERT OR IGNORE INTO generations VALUES (?, ?, ?)",
+                            [(llm, _sha(p), o) for p, o in pairs.items()])
+
+    # -- rows ------------------------------------------------------------------------------
+    def done(self, table: str, ns: str) -> set[str]:
+        with self._connect() as con:
+            return {r[0] for r in con.execute(f"SELECT DISTINCT example FROM {table} WHERE ns=?", [ns])}
+
+    def put_rows(self, table: str, rows: Sequence[tuple]) -> None:
+        if not rows:
+            return
+        with self._connect() as con:
+            con.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+
+    def rows(self, table: str, ns: str, examples: Sequence[str]) -> list[tuple]:
+        out: list[tuple] = []
+        with self._connect() as con:
+            for i in range(0, len(examples), 500):
+                chunk = list(examples[i:i + 500])
+                q = f"SELECT * FROM {table} WHERE ns=? AND example IN ({','.join('?' * len(chunk))})"
+                out.extend(con.execute(q, [ns, *chunk]))
+        return out
+
+
+def _generate_missing(store: FeedbackStore, llm: Generator, prompts: Sequence[str], chunk_size: int,
+                      batch_size: int, desc: str, show_progress: bool) -> dict[str, str]:
+    """Outputs for ``prompts``: stored ones, plus new ones generated and committed chunk by chunk."""
+    lk = llm_key(llm)
+    unique = list(dict.fromkeys(prompts))
+    have = store.generations(lk, unique)
+    missing = [p for p in unique if p not in have]
+    bar = tqdm(total=len(missing), desc=desc, disable=not show_progress or not missing, leave=False)
+    for i in range(0, len(missing), chunk_size):
+        chunk = missing[i:i + chunk_size]
+        outs = llm.generate(chunk, batch_size=batch_size)
+        pairs = dict(zip(chunk, outs))
+        store.put_generations(lk, pairs)
+        have.update(pairs)
+        bar.update(len(chunk))
+    bar.close()
+    return have
+
+
+def _retriever_config(retriever: Any) -> Mapping[str, Any]:
+    config = getattr(retriever, "config", None)
+    return dict(config) if config else {"name": retriever.name}
+
+
+def pool_feedback(task: str | Task, examples: Sequence[Example], retrievers: Sequence[Any], llm: Generator,
+                  store: FeedbackStore | None = None, k: int = 4, max_length: int | None = None,
+                  chunk_size: int = 256, batch_size: int = 32, show_progress: bool = True) -> pd.DataFrame:
+    """Per input and retriever: prompt (top ``k`` items), the LLM's output and its metrics.
+
+    Returns one row per (input, retriever) in the order of ``examples`` then ``retrievers``,
+    with columns ``example_id, retriever, prompt, items, output`` and the task's per-example
+    metrics (``eval`` included).
+    """
+    t = get_task(task)
+    store = store or FeedbackStore()
+    max_length = max_length or int(llm.settings.get("max_input_length", 512))
+    keys = [example_key(t, ex) for ex in examples]
+    frames = []
+    for retriever in retrievers:
+        ns = cache_key("pool-feedback", {"task": t.name, "llm": llm_key(llm), "k": k, "max_length": max_length,
+                                         "retriever": _retriever_config(retriever)}, FEEDBACK_MODULES)
+        done = store.done("pool", ns)
+        todo = [i for i, key in enumerate(keys) if key not in done]
+        for start in range(0, len(todo), chunk_size):
+            idx = todo[start:start + chunk_size]
+            batch = [examples[i] for i in idx]
+            rankings = retriever.rank_many(t, batch)
+            chosen = [[int(j) for j in r.top(k)] for r in rankings]
+            prompts = [t.build_prompt(ex.input, [ex.profile[j] for j in c], llm.counter, max_length)
+                       for ex, c in zip(batch, chosen)]
+            outputs = _generate_missing(store, llm, prompts, chunk_size, batch_size,
+                                        f"{t.name} {retriever.name}", show_progress)
+            preds = [outputs[p] for p in prompts]
+            scores = per_example(t, preds, [ex.output for ex in batch])
+            rows = []
+            for n, (ex, c, p) in enumerate(zip(batch, chosen, prompts)):
+                metrics = {m: float(v[n]) for m, v in scores.items()}
+                rows.append((ns, keys[idx[n]], str(ex.id), p, json.dumps([ex.profile[j]["id"] for j in c]),
+                             outputs[p], json.dumps(metrics, sort_keys=True)))
+            store.put_rows("pool", rows)
+        stored = {r[1]: r for r in store.rows("pool", ns, keys)}
+        records = []
+        for key in keys:
+            _, _, ex_id, prompt, items, output, metrics = stored[key]
+            records.append({"example_id": ex_id, "retriever": retriever.name, "prompt": prompt,
+                            "items": json.loads(items), "output": output, **json.loads(metrics)})
+        frames.append(pd.DataFrame.from_records(records))
+    df = pd.concat(frames, ignore_index=True)
+    order = {key: n for n, key in enumerate(dict.fromkeys(str(ex.id) for ex in examples))}
+    df["_o"] = df["example_id"].map(order)
+    names = {r.name: n for n, r in enumerate(retrievers)}
+    df["_r"] = df["retriever"].map(names)
+    return df.sort_values(["_o", "_r"], kind="stable").drop(columns=["_o", "_r"]).reset_index(drop=True)
+
+
+def item_feedback(task: str | Task, examples: Sequence[Example], initial: Any, llm: Generator,
+                  store: FeedbackStore | None = None, depth: int = 16, max_length: int | None = None,
+                  chunk_size: int = 64, batch_size: int = 32, show_progress: bool = True) -> pd.DataFrame:
+    """Per input, EVAL of the LLM's output with each of the ``depth`` top items of ``initial`` alone.
+
+    Profiles shorter than ``depth`` give fewer rows (never padded). Columns: ``example_id,
+    position, item_index, item_id, output, eval``.
+    """
+    t = get_task(task)
+    store = store or FeedbackStore()
+    max_length = max_length or int(llm.settings.get("max_input_length", 512))
+    keys = [example_key(t, ex) for ex in examples]
+    ns = cache_key("item-feedback", {"task": t.name, "llm": llm_key(llm), "depth": depth,
+                                     "max_length": max_length, "initial": _retriever_config(initial)},
+                   FEEDBACK_MODULES)
+    done = store.done("items", ns)
+    todo = [i for i, key in enumerate(keys) if key not in done]
+    bar = tqdm(total=len(todo), desc=f"{t.name} item feedback", disable=not show_progress or not todo)
+    for start in range(0, len(todo), chunk_size):
+        idx = todo[start:start + chunk_size]
+        batch = [examples[i] for i in idx]
+        rankings = initial.rank_many(t, batch)
+        plan = []  # (n in batch, position, item index, prompt)
+        for n, (ex, r) in enumerate(zip(batch, rankings)):
+            for pos, j in enumerate(r.top(depth)):
+                plan.append((n, pos, int(j), t.build_prompt(ex.input, [ex.profile[int(j)]], llm.counter, max_length)))
+        outputs = _generate_missing(store, llm, [p[3] for p in plan], 10_000, batch_size,
+                                    f"{t.name} items", False)
+        rows = []
+        for n, pos, j, prompt in plan:
+            ex = batch[n]
+            out = outputs[prompt]
+            rows.append((ns, keys[idx[n]], str(ex.id), pos, j, str(ex.profile[j]["id"]), out,
+                         t.eval_signal(out, ex.output)))
+        store.put_rows("items", rows)
+        bar.update(len(idx))
+    bar.close()
+    stored = store.rows("items", ns, keys)
+    df = pd.DataFrame(stored, columns=["ns", "example", "example_id", "position", "item_index", "item_id",
+                                       "output", "eval"]).drop(columns=["ns"])
+    order = {key: n for n, key in enumerate(keys)}
+    df["_o"] = df["example"].map(order)
+    return df.sort_values(["_o", "position"]).drop(columns=["_o", "example"]).reset_index(drop=True)
+
+
+def merge(sources: Sequence[str | Path], into: str | Path) -> FeedbackStore:
+    """Copy every row of the shard files ``sources`` into the store at ``into`` (duplicates ignored)."""
+    target = FeedbackStore(into)
+    with target._connect() as con:
+        for n, src in enumerate(sources):
+            con.execute(f"ATTACH DATABASE ? AS s{n}", [str(src)])
+            for table in ("generations", "pool", "items"):
+                con.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM s{n}.{table}")
+            con.commit()
+            con.execute(f"DETACH DATABASE s{n}")
+    return target
+
+
+def eval_matrix(df: pd.DataFrame, retrievers: Sequence[str], column: str = "eval") -> np.ndarray:
+    """Inputs x retrievers array of ``column`` from a :func:`pool_feedback` frame."""
+    wide = df.pivot(index="example_id", columns="retriever", values=column)
+    order = list(dict.fromkeys(df["example_id"]))
+    return wide.loc[order, list(retrievers)].to_numpy(dtype=np.float64)

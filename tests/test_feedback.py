@@ -1,0 +1,131 @@
+"""The feedback cache: reuse, resumption after a kill, two writers, shards and merge."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fakes import FakeLLM, lamp2_examples
+from lampkit.feedback import FeedbackStore, eval_matrix, item_feedback, merge, pool_feedback
+from lampkit.retrievers.simple import NoPersonalization, Recency
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_pool_feedback_rows_and_reuse(tmp_path):
+    exs = lamp2_examples(12)
+    llm = FakeLLM()
+    store = FeedbackStore(tmp_path / "fb.sqlite")
+    pool = [NoPersonalization(), Recency()]
+    df = pool_feedback("lamp2", exs, pool, llm, store, show_progress=False)
+    assert list(df["retriever"][:2]) == ["none", "recency"] and len(df) == 24
+    assert list(df["example_id"][::2]) == [ex.id for ex in exs]
+    # no personalization: the bare input; recency: the newest item's tag is answered
+    none = df[df.retriever == "none"]
+    assert (none["prompt"].to_numpy() == [ex.input for ex in exs]).all()
+    assert (none["output"] == "comedy").all()
+    rec = df[df.retriever == "recency"].reset_index(drop=True)
+    for ex, row in zip(exs, rec.itertuples()):
+        newest = max(ex.profile, key=lambda it: it["date"])
+        assert row.output == newest["tag"]
+        assert row.correct == float(newest["tag"] == ex.output) == row.eval
+    calls = llm.calls
+    again = pool_feedback("lamp2", exs, pool, llm, store, show_progress=False)
+    assert llm.calls == calls  # everything came from the store
+    pd.testing.assert_frame_equal(df, again)
+    m = eval_matrix(df, ["none", "recency"])
+    assert m.shape == (12, 2)
+
+
+def test_same_prompt_is_generated_once(tmp_path):
+    exs = lamp2_examples(5)
+    llm = FakeLLM()
+    store = FeedbackStore(tmp_path / "fb.sqlite")
+    rec2 = Recency()
+    rec2.name = "recency-again"
+    pool_feedback("lamp2", exs, [Recency(), rec2], llm, store, show_progress=False)
+    assert len(llm.prompts) == len(set(llm.prompts)) == 5
+
+
+def test_item_feedback_one_item_per_prompt(tmp_path):
+    exs = lamp2_examples(8, profile=6)
+    df = item_feedback("lamp2", exs, Recency(), FakeLLM(), FeedbackStore(tmp_path / "f.sqlite"),
+                       depth=3, show_progress=False)
+    for ex in exs:
+        rows = df[df.example_id == ex.id]
+        assert len(rows) == min(3, len(ex.profile))  # short profiles: fewer rows, never padding
+        assert list(rows.position) == list(range(len(rows)))
+        for row in rows.itertuples():
+            tag = ex.profile[row.item_index]["tag"]
+            assert row.output == tag and row.eval == float(tag == ex.output)
+
+
+_WORKER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    from fakes import FakeLLM, lamp2_examples
+    from lampkit.feedback import FeedbackStore, pool_feedback
+    from lampkit.retrievers.simple import NoPersonalization, Recency
+    exs = lamp2_examples(40)
+    pool_feedback("lamp2", exs[{start}:{stop}], [NoPersonalization(), Recency()], FakeLLM(delay={delay}),
+                  FeedbackStore({store!r}), chunk_size=5, show_progress=False)
+""")
+
+
+def _worker(store, start=0, stop=40, delay=0.0):
+    code = _WORKER.format(tests=str(TESTS), store=str(store), start=start, stop=stop, delay=delay)
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def _count(store, table="pool"):
+    with sqlite3.connect(store) as con:
+        return con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_killed_halfway_then_resumed_equals_uninterrupted(tmp_path):
+    exs = lamp2_examples(40)
+    pool = [NoPersonalization(), Recency()]
+    reference = pool_feedback("lamp2", exs, pool, FakeLLM(), FeedbackStore(tmp_path / "ref.sqlite"),
+                              show_progress=False)
+    store = tmp_path / "killed.sqlite"
+    proc = _worker(store, delay=0.05)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if store.exists() and _count(store) >= 10:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = _count(store)
+    assert 0 < partial < 80, partial  # really interrupted halfway
+    llm = FakeLLM()
+    resumed = pool_feedback("lamp2", exs, pool, llm, FeedbackStore(store), show_progress=False)
+    pd.testing.assert_frame_equal(reference, resumed)
+    assert _count(store) == 80  # nothing duplicated
+    assert len(llm.prompts) < 80  # the finished part was not generated again
+
+
+def test_two_processes_fill_one_store(tmp_path):
+    store = tmp_path / "shared.sqlite"
+    FeedbackStore(store)
+    procs = [_worker(store), _worker(store)]
+    assert [p.wait(120) for p in procs] == [0, 0]
+    assert _count(store) == 80
+
+
+def test_shards_merge_to_the_whole(tmp_path):
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    for store, (start, stop) in ((a, (0, 17)), (b, (17, 40))):
+        assert _worker(store, start, stop).wait(120) == 0
+    merged = merge([a, b], tmp_path / "all.sqlite")
+    llm = FakeLLM()
+    df = pool_feedback("lamp2", lamp2_examples(40), [NoPersonalization(), Recency()], llm, merged,
+                       show_progress=False)
+    assert len(df) == 80 and llm.calls == 0
