@@ -1,0 +1,42 @@
+"""Session fixtures shared by the tests: tiny local models built offline, seeded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TINY_WORDS = (
+    "the a of and to in is was for on with by at from as it this that an be are his her "
+    "physician doctor patient treated cured sick man woman stock markets fell sharply rose "
+    "movie film review paper title abstract news email tweet date score good bad great "
+    "love hate read write book story about new old day year time people world city"
+).split()
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory) -> Path:
+    """A folder with a randomly initialised 2-layer BERT (hidden 32) and its WordPiece tokenizer."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_encoder")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TINY_WORDS]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    # the vocab file goes first: `vocab_file` in transformers 4, `vocab` in transformers 5
+    tokenizer = BertTokenizerFast(str(folder / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=37, max_position_embeddings=128, pad_token_id=0)
+    torch.manual_seed(0)
+    model = BertModel(config, add_pooling_layer=False).eval()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_encoder_dir):
+    """The tiny BERT of ``tiny_encoder_dir`` loaded as a lampkit encoder on the CPU."""
+    from lampkit.encoders import load_encoder
+
+    return load_encoder(str(tiny_encoder_dir), device="cpu")
