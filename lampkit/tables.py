@@ -56,3 +56,32 @@ def example_prompt(task: Task, example, k: int = 4, counter=None) -> dict[str, s
         "gold": "" if example.output is None else example.output,
         "prompt": task.build_prompt(example.input, items, counter),
     }
+
+
+# this build's method names -> the column names of the paper's Table 3
+PAPER_COLUMN = {"none": "no_personalization", "bm25": "bm25", "recency": "recency", "dense": "contriever",
+                "rrf": "rrf", "ropg-rl": "ropg_rl", "ropg-kd": "ropg_kd", "rspg-pre": "rspg_pre",
+                "rspg-post": "rspg_post"}
+
+
+def results_table(per_task: dict[str, pd.DataFrame], methods: list[str]) -> pd.DataFrame:
+    """Rows (task, metric), columns ``methods``, from ``{task: DataFrame(method x metric)}``."""
+    from .tasks import get_task
+
+    rows = []
+    for task, frame in per_task.items():
+        for metric in get_task(task).metrics:
+            rows.append({"task": task, "metric": metric,
+                         **{m: float(frame.loc[m, metric]) if m in frame.index else float("nan") for m in methods}})
+    return pd.DataFrame(rows).set_index(["task", "metric"])
+
+
+def with_paper(ours: pd.DataFrame, paper: pd.DataFrame, methods: list[str],
+               ours_label: str = "this build", paper_label: str = "paper") -> pd.DataFrame:
+    """``ours`` (from :func:`results_table`) beside the paper's Table 3, method by method."""
+    p = paper.set_index(["task", "metric"])
+    cols = {}
+    for m in methods:
+        cols[(m, ours_label)] = ours[m]
+        cols[(m, paper_label)] = p[PAPER_COLUMN[m]].reindex(ours.index)
+    return pd.DataFrame(cols)

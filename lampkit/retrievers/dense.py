@@ -40,6 +40,11 @@ class Dense:
         self.max_length = max_length
         self.show_progress = show_progress
 
+    @property
+    def config(self) -> dict[str, object]:
+        """Identity for cache keys: the encoder's weights and the input length."""
+        return {"name": "dense", "encoder": self.encoder.model_id, "max_length": self.max_length}
+
     def rank(self, task: Task, example: Example) -> Ranking:
         return self.rank_many(task, [example])[0]
 

@@ -30,6 +30,11 @@ class RRF:
         self.k = k
         self.name = name
 
+    @property
+    def config(self) -> dict[str, object]:
+        members = [dict(getattr(r, "config", None) or {"name": r.name}) for r in self.retrievers]
+        return {"name": "rrf", "k": self.k, "members": members}
+
     def _fuse(self, rankings: Sequence[Ranking], n_items: int) -> Ranking:
         scores = rrf_scores([r.order for r in rankings], n_items, self.k)
         return Ranking(order_by_scores(scores), scores)

@@ -17,6 +17,7 @@ class NoPersonalization:
     """k = 0: nothing is retrieved; every item scores 0 (as the QPP baselines read it)."""
 
     name = "none"
+    config = {"name": "none"}
 
     def rank(self, task: Task, example: Example) -> Ranking:
         return Ranking(np.zeros(0, dtype=np.int64), np.zeros(len(example.profile)))
@@ -33,6 +34,7 @@ class Recency:
     """
 
     name = "recency"
+    config = {"name": "recency"}
 
     def rank(self, task: Task, example: Example) -> Ranking:
         dates = [parse_date(str(item["date"])) for item in example.profile]

@@ -1,0 +1,110 @@
+"""The building blocks every chapter shares: settings, the LLM, the encoder, the pool, results.
+
+Chapters stay thin: a parameters cell, then calls into this module and the analysis modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from .data import Example, load_split
+from .datasets import resolve_data_dir
+from .feedback import FeedbackStore, pool_feedback
+from .metrics import aggregate
+from .tasks import Task, get_task, resolve_tasks
+
+__all__ = ["BASELINES", "Settings", "default_llm_path", "get_llm", "get_encoder", "baseline_pool",
+           "load_examples", "run_pool", "metrics_by_retriever"]
+
+# the baseline columns of the paper's Table 3, in its order
+BASELINES: tuple[str, ...] = ("none", "bm25", "recency", "dense", "rrf")
+
+
+def default_llm_path() -> Path:
+    """The embedded LLM: a small T5 trained from scratch by ``lampkit llm train`` (committed)."""
+    return Path(str(resources.files("lampkit.resources").joinpath("models", "mini-t5")))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The core parameters every chapter takes, plus the models it runs."""
+
+    task: str = "all"
+    data_dir: str | None = None
+    scale: str = "default"
+    seed: int = 0
+    llm: str | None = None  # None: the embedded small T5; else a HF name or folder (google/flan-t5-xxl)
+    encoder: str | None = None  # None: the embedded MiniLM; else e.g. facebook/contriever
+    k: int = 4
+    beams: int = 4
+    store: str | None = None  # feedback store file (default: in the artifact cache)
+    show_progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def tasks(self) -> list[Task]:
+        return resolve_tasks(self.task)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@lru_cache(maxsize=4)
+def get_llm(name: str | None = None, beams: int = 4):
+    """The frozen LLM (loaded once per process)."""
+    from .llm import Seq2SeqLLM
+
+    return Seq2SeqLLM.load(name or default_llm_path(), beams=beams)
+
+
+@lru_cache(maxsize=4)
+def get_encoder(name: str | None = None):
+    """The dense encoder behind the persistent embedding cache (loaded once per process)."""
+    from .embedding_cache import CachedEncoder, EmbeddingCache, default_cache_path
+    from .encoders import load_encoder
+
+    return CachedEncoder(load_encoder(name), EmbeddingCache(default_cache_path()))
+
+
+def baseline_pool(encoder) -> list:
+    """no personalization, BM25, recency, dense and RRF over BM25, recency and dense."""
+    from .retrievers import BM25, RRF, Dense, NoPersonalization, Recency
+
+    bm25, recency, dense = BM25(), Recency(), Dense(encoder)
+    return [NoPersonalization(), bm25, recency, dense, RRF([bm25, recency, dense])]
+
+
+def load_examples(settings: Settings, task: str | Task, split: str) -> list[Example]:
+    root = resolve_data_dir(settings.data_dir, settings.scale, settings.seed)
+    return load_split(root, get_task(task), split)
+
+
+def run_pool(settings: Settings, task: str | Task, split: str, retrievers: Sequence, llm=None,
+             examples: Sequence[Example] | None = None) -> pd.DataFrame:
+    """Pool feedback (prompt, output, per-example metrics) of ``retrievers`` on one split."""
+    t = get_task(task)
+    llm = llm or get_llm(settings.llm, settings.beams)
+    examples = list(examples) if examples is not None else load_examples(settings, t, split)
+    store = FeedbackStore(settings.store) if settings.store else FeedbackStore()
+    return pool_feedback(t, examples, retrievers, llm, store, k=settings.k, show_progress=settings.show_progress)
+
+
+def metrics_by_retriever(df: pd.DataFrame, task: str | Task, examples: Sequence[Example]) -> pd.DataFrame:
+    """Aggregate metrics per retriever (rows) from pool feedback, with the official semantics."""
+    t = get_task(task)
+    golds = {str(ex.id): ex.output for ex in examples}
+    rows = []
+    for name, part in df.groupby("retriever", sort=False):
+        preds = list(part["output"])
+        gold = [golds[i] for i in part["example_id"]]
+        rows.append({"retriever": name, **aggregate(t, preds, gold)})
+    return pd.DataFrame(rows).set_index("retriever")
