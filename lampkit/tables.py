@@ -23,7 +23,7 @@ def task_overview(tasks: list[Task] | None = None) -> pd.DataFrame:
             "indexed text": " + ".join(t.index_fields) + " + date",
             "entry prompt (PPEP)": t.entry_template.replace("{content}", "{" + t.content_field + "}"),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("task")
 
 
 def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame, on: str | list[str], columns: list[str],
@@ -85,3 +85,26 @@ def with_paper(ours: pd.DataFrame, paper: pd.DataFrame, methods: list[str],
         cols[(m, ours_label)] = ours[m]
         cols[(m, paper_label)] = p[PAPER_COLUMN[m]].reindex(ours.index)
     return pd.DataFrame(cols)
+
+
+def retrieval_matters_summary(matters: pd.DataFrame) -> str:
+    """A sentence per task saying, with its numbers, whether retrieval matters (from the checks)."""
+    lines = []
+    for row in matters.to_dict("records"):
+        verdict = "holds" if row["holds"] else "does **not** hold"
+        lines.append(
+            f"- **{row['task']}** ({row['metric']}): no personalization {row['no_personalization']:.3f}, "
+            f"best single retriever {row['best_retriever']} {row['best_single']:.3f}, oracle "
+            f"{row['oracle']:.3f}; retrievers differ on {100 * row['differing_share']:.1f}% of inputs; "
+            f"largest relative winning rate {100 * row['max_relative_rate']:.1f}%: the condition {verdict}.")
+    return "\n".join(lines)
+
+
+def prompts_markdown(feedback: pd.DataFrame, example, retrievers: list[str]) -> str:
+    """Markdown of each retriever's prompt and the LLM's output for one input."""
+    rows = feedback[feedback["example_id"] == str(example.id)].set_index("retriever")
+    parts = [f"### {example.id}\n\n**gold output**: {example.output}\n"]
+    for name in retrievers:
+        r = rows.loc[name]
+        parts.append(f"**{name}** answered *{r['output']}* with the prompt:\n\n> {r['prompt']}\n")
+    return "\n".join(parts)
