@@ -1,0 +1,464 @@
+"""The embedded default LLM: a small T5 trained from scratch on mini-LaMP, one model for all tasks.
+
+Like FLAN-T5 it is a single multitask model: every training step mixes prompts of the seven
+tasks. Each prompt holds 0 to ``k_max`` profile entries chosen by one of five strategies, so the
+model meets prompts like those of every retriever of the pool and learns to read the entries:
+
+- ``none``: the bare input (no personalization);
+- ``random``: random profile items;
+- ``recent``: the newest items;
+- ``bm25``: BM25's top items for the input's query;
+- ``relevant``: items the generator marked as relevant to the input (``Example.extra``), topped
+  up with random items; skipped for data without such marks (real LaMP).
+
+The training examples come from mini-LaMP builds of other seeds than the one the pipeline
+evaluates on (``data_seeds``, all three splits): the LLM is a pretrained model that has never
+seen the evaluation users, and its feedback on the training inputs of the evaluation data (the
+signal of ROPG and RSPG) is not that of a model that memorised their answers. Given real LaMP
+files (``data_dir``) it trains on their train split.
+
+Prompts are built by :meth:`Task.build_prompt` with the model's own tokenizer, exactly as the
+pipeline builds them. The tokenizer is a BPE over whitespace-separated words with punctuation
+split off (``tokenizers``), trained on the training text with every printable ASCII character
+in its alphabet so that any ASCII text round-trips; it is saved as a
+``PreTrainedTokenizerFast`` next to the model, so ``AutoTokenizer`` and
+``AutoModelForSeq2SeqLM`` load the folder as they load FLAN-T5.
+
+The folder also holds a model card (``README.md``) and ``training.json``: the command, seed,
+data fingerprint, hyperparameters, the loss log and the dev metrics per task. Training is
+deterministic: same data, seed and configuration give the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import string
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .data import SPLITS, Example, load_split
+from .io import atomic_write_json
+from .tasks import Task, get_task, resolve_tasks
+
+__all__ = ["STRATEGIES", "TrainConfig", "build_tokenizer", "build_model", "relevant_indices",
+           "select_items", "training_data", "dev_data", "train_small_llm", "evaluate_dev", "train_cli"]
+
+STRATEGIES: tuple[str, ...] = ("none", "random", "recent", "bm25", "relevant")
+RELEVANT_KEY = "relevant_profile_ids"  # Example.extra key: ids of the profile items behind the output
+SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")  # ids 0, 1, 2 as in T5
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of the embedded LLM (model shape, optimisation, prompt mix)."""
+
+    steps: int = 8000
+    batch_size: int = 16
+    data_seeds: tuple[int, ...] = tuple(range(1, 11))  # mini-LaMP builds to train on (not the eval seed)
+    lr: float = 2e-3
+    warmup_steps: int = 300
+    weight_decay: float = 0.01
+    clip_norm: float = 1.0
+    vocab_size: int = 4000
+    d_model: int = 128
+    d_ff: int = 384
+    d_kv: int = 32
+    num_heads: int = 4
+    num_layers: int = 2
+    num_decoder_layers: int = 2
+    dropout: float = 0.0
+    feed_forward: str = "gated-silu"  # T5Config.feed_forward_proj
+    bf16: bool = True  # bfloat16 autocast of the forward pass on the CPU (weights stay float32)
+    max_input_length: int = 512  # prompt budget, as in evaluation
+    max_target_length: int = 32
+    k_max: int = 4
+    strategy_weights: tuple[float, ...] = (0.15, 0.15, 0.15, 0.25, 0.30)  # in STRATEGIES order
+    log_every: int = 100
+    eval_examples: int = 200  # dev inputs per task for the model card's metrics
+    eval_beams: int = 4
+    threads: int = 2
+
+    @classmethod
+    def quick(cls) -> "TrainConfig":
+        """A few dozen steps of a tiny model: for tests."""
+        return cls(steps=24, batch_size=8, data_seeds=(1,), warmup_steps=4, vocab_size=400, d_model=32, d_ff=64, d_kv=8,
+                   num_heads=2, num_layers=1, num_decoder_layers=1, max_target_length=16, log_every=8,
+                   eval_examples=8, eval_beams=2)
+
+    def __post_init__(self) -> None:
+        if len(self.strategy_weights) != len(STRATEGIES) or min(self.strategy_weights) < 0:
+            raise ValueError(f"strategy_weights needs {len(STRATEGIES)} non-negative weights ({STRATEGIES})")
+        if self.steps < 1 or self.batch_size < 1 or self.k_max < 1:
+            raise ValueError("steps, batch_size and k_max must be at least 1")
+
+
+# ----- tokenizer and model ---------------------------------------------------------------------
+def build_tokenizer(texts: Iterable[str], vocab_size: int):
+    """A BPE tokenizer over words and punctuation, trained on ``texts``, as PreTrainedTokenizerFast.
+
+    Ids 0, 1, 2 are ``<pad>``, ``</s>`` (appended to every encoded text) and ``<unk>``; the
+    alphabet holds every printable ASCII character, so ASCII text decodes back to itself up to
+    runs of whitespace.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace(), pre_tokenizers.Punctuation()])
+    tok.decoder = decoders.Metaspace()
+    alphabet = sorted(set(string.printable) - set(string.whitespace))
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
+                                  initial_alphabet=alphabet, min_frequency=2, show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                                       special_tokens=[("</s>", 1)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
+                                   unk_token="<unk>")
+
+
+def build_model(config: TrainConfig, vocab_size: int):
+    """A T5 with tied embeddings and ``config.feed_forward`` (T5 v1.1 and FLAN-T5 use gated-gelu)."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    t5 = T5Config(vocab_size=vocab_size, d_model=config.d_model, d_kv=config.d_kv, d_ff=config.d_ff,
+                  num_layers=config.num_layers, num_decoder_layers=config.num_decoder_layers,
+                  num_heads=config.num_heads, dropout_rate=config.dropout, feed_forward_proj=config.feed_forward,
+                  tie_word_embeddings=True, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    return T5ForConditionalGeneration(t5)
+
+
+# ----- which profile items a training prompt holds ---------------------------------------------
+def relevant_indices(example: Example) -> list[int]:
+    """Profile indices the data generator marked as behind the output (``Example.extra``)."""
+    ids = example.extra.get(RELEVANT_KEY) or []
+    wanted = {str(i) for i in ids}
+    return [j for j, item in enumerate(example.profile) if str(item["id"]) in wanted]
+
+
+class _Rankers:
+    """Recency's and BM25's orders of each profile (lampkit's retrievers), computed once per example."""
+
+    def __init__(self) -> None:
+        from .retrievers.bm25 import BM25
+        from .retrievers.simple import Recency
+
+        self.retrievers = {"recent": Recency(), "bm25": BM25()}
+        self._orders: dict[tuple[str, str, int], list[int]] = {}
+
+    def order(self, strategy: str, key: tuple[str, int], task: Task, ex: Example) -> list[int]:
+        full = (strategy, *key)
+        if full not in self._orders:
+            self._orders[full] = [int(i) for i in self.retrievers[strategy].rank(task, ex).order]
+        return self._orders[full]
+
+
+def select_items(strategy: str, k: int, task: Task, ex: Example, key: tuple[str, int], rng: np.random.Generator,
+                 rankers: _Rankers) -> list[int]:
+    """Profile indices (in prompt order) of one training prompt with at most ``k`` entries.
+
+    ``relevant`` puts between one and all of the marked items (at most ``k``) among random
+    others, in random order; without marked items it falls back to random items.
+    """
+    n = len(ex.profile)
+    k = min(k, n)
+    if strategy == "none" or k == 0:
+        return []
+    if strategy in ("recent", "bm25"):
+        return rankers.order(strategy, key, task, ex)[:k]
+    if strategy == "relevant":
+        rel = relevant_indices(ex)
+        if rel:
+            n_rel = int(rng.integers(1, min(k, len(rel)) + 1))
+            chosen = [int(i) for i in rng.permutation(rel)[:n_rel]]
+            others = [int(i) for i in rng.permutation(n) if int(i) not in chosen][: k - n_rel]
+            mixed = chosen + others
+            return [mixed[int(i)] for i in rng.permutation(len(mixed))]
+        strategy = "random"
+    if strategy == "random":
+        return [int(i) for i in rng.choice(n, size=k, replace=False)]
+    raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
+
+
+# ----- data --------------------------------------------------------------------------------------
+def training_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str,
+                  data_seeds: Sequence[int]) -> tuple[dict[str, tuple[Task, list[Example]]], dict[str, Any]]:
+    """Training examples per task and a description of where they come from (with fingerprints).
+
+    Without ``data_dir``: every split of the mini-LaMP builds ``data_seeds`` at ``scale``;
+    with it: the train split of the LaMP files there.
+    """
+    data: dict[str, tuple[Task, list[Example]]] = {}
+    if data_dir is None:
+        from . import synth
+
+        for task in tasks:
+            examples = []
+            for s in data_seeds:
+                splits = synth.generate_task(task, scale, s)
+                examples += [ex for split in SPLITS for ex in splits[split]]
+            data[task.name] = (task, examples)
+        source = {"source": f"mini-LaMP scale {scale}, seeds {list(data_seeds)}, splits {list(SPLITS)}",
+                  "fingerprints": {str(s): str(synth.fingerprint(s, scale)) for s in data_seeds}}
+    else:
+        for task in tasks:
+            data[task.name] = (task, load_split(data_dir, task, "train"))
+        h = hashlib.sha256()
+        root = Path(data_dir)
+        for path in sorted(p for p in root.rglob("*.json") if p.is_file()):
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        source = {"source": str(data_dir), "fingerprints": {"files": "sha256:" + h.hexdigest()}}
+    for name, (_, examples) in data.items():
+        if not examples:
+            raise ValueError(f"no training examples for {name} ({source['source']})")
+    source["train_examples"] = {name: len(exs) for name, (_, exs) in data.items()}
+    return data, source
+
+
+def dev_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str, eval_seed: int,
+             limit: int) -> dict[str, list[Example]]:
+    """The first ``limit`` dev inputs per task: of the evaluation mini-LaMP, or of ``data_dir``."""
+    if data_dir is None:
+        from . import synth
+
+        return {t.name: synth.generate_task(t, scale, eval_seed)["dev"][:limit] for t in tasks}
+    return {t.name: load_split(data_dir, t, "dev")[:limit] for t in tasks}
+
+
+def _training_texts(data: dict[str, tuple[Task, list[Example]]]) -> Iterator[str]:
+    for task, examples in data.values():
+        for ex in examples:
+            yield ex.input
+            yield ex.output or ""
+            for item in ex.profile:
+                yield task.entry(item)
+        yield task.fixed_suffix
+
+
+def _plan(data: dict[str, tuple[Task, list[Example]]], config: TrainConfig,
+          rng: np.random.Generator) -> list[tuple[str, int, str, int]]:
+    """(task, example index, strategy, k) of every training prompt, in training order.
+
+    Tasks take turns batch by batch (equal share whatever their size; a batch holds prompts of
+    one task, so of similar length); each task walks through its examples in a fresh random
+    order per epoch.
+    """
+    weights = np.asarray(config.strategy_weights, dtype=np.float64)
+    has_relevant = {name: any(relevant_indices(ex) for ex in exs) for name, (_, exs) in data.items()}
+    names = list(data)
+    orders = {name: [] for name in names}
+    plan = []
+    for n in range(config.steps * config.batch_size):
+        name = names[(n // config.batch_size) % len(names)]
+        if not orders[name]:
+            orders[name] = [int(i) for i in rng.permutation(len(data[name][1]))]
+        w = weights.copy()
+        if not has_relevant[name]:
+            w[STRATEGIES.index("relevant")] = 0.0
+        strategy = STRATEGIES[int(rng.choice(len(STRATEGIES), p=w / w.sum()))]
+        k = int(rng.integers(1, config.k_max + 1))
+        plan.append((name, orders[name].pop(), strategy, k))
+    return plan
+
+
+# ----- training ----------------------------------------------------------------------------------
+def _lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to a tenth of the peak."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train_small_llm(out_dir: str | Path, data_dir: str | Path | None = None, scale: str = "default",
+                    seed: int = 0, config: TrainConfig | None = None, tasks: str | Sequence[str] = "all",
+                    eval_seed: int = 0, command: str | None = None, evaluate: bool = True,
+                    log: Callable[[str], None] | None = print, **overrides: Any) -> Path:
+    """Train the embedded LLM and save it, with its tokenizer and model card, in ``out_dir``.
+
+    ``data_dir``: real LaMP files (default: mini-LaMP builds of ``config.data_seeds`` at
+    ``scale``); the model card's dev metrics use the dev split of ``data_dir`` or of the
+    mini-LaMP of ``eval_seed``. ``overrides`` replace fields of ``config`` (e.g. ``steps=100``).
+    """
+    config = dataclasses.replace(config or TrainConfig(), **overrides)
+    task_list = resolve_tasks(tasks)
+    say = log or (lambda _msg: None)
+    data, source = training_data(task_list, data_dir, scale, config.data_seeds)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        tokenizer = build_tokenizer(_training_texts(data), config.vocab_size)
+        torch.manual_seed(seed)
+        model = build_model(config, len(tokenizer))
+        n_params = sum(p.numel() for p in model.parameters())
+        say(f"T5 with {n_params:,} parameters, vocabulary {len(tokenizer):,}; {config.steps} steps of "
+            f"{config.batch_size} prompts over {len(data)} task(s), "
+            f"{sum(source['train_examples'].values()):,} training inputs")
+        loss_log, lengths = _train(model, tokenizer, data, config, seed, say)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+        record: dict[str, Any] = {
+            "command": command or "lampkit.llm_train.train_small_llm",
+            "seed": seed,
+            "data": source,
+            "config": dataclasses.asdict(config),
+            "parameters": n_params,
+            "vocab_size": len(tokenizer),
+            "prompt_tokens": lengths,
+            "log": loss_log,
+        }
+        if evaluate:
+            dev = dev_data(task_list, data_dir, scale, eval_seed, config.eval_examples)
+            record["dev"] = {"source": f"{data_dir or f'mini-LaMP scale {scale} seed {eval_seed}'} dev",
+                             "metrics": evaluate_dev(out, dev, config)}
+    finally:
+        torch.set_num_threads(threads)
+    atomic_write_json(out / "training.json", record)
+    (out / "README.md").write_text(_model_card(record), encoding="utf-8")
+    say(f"saved to {out}")
+    return out
+
+
+def _train(model, tokenizer, data: dict[str, tuple[Task, list[Example]]], config: TrainConfig, seed: int,
+           say: Callable[[str], None]) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """The optimisation loop; returns the loss log and prompt length statistics."""
+    from .tasks import HFTokenCounter
+
+    rng = np.random.default_rng(seed)
+    plan = _plan(data, config, rng)
+    rankers = _Rankers()
+    counter = HFTokenCounter(tokenizer)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    model.train()
+    log: list[dict[str, float]] = []
+    running, seen, lengths = 0.0, 0, []
+    start = time.perf_counter()  # for the progress lines only; nothing saved depends on it
+    for step in range(config.steps):
+        prompts, targets = [], []
+        for name, i, strategy, k in plan[step * config.batch_size:(step + 1) * config.batch_size]:
+            task, ex = data[name][0], data[name][1][i]
+            chosen = select_items(strategy, k, task, ex, (name, i), rng, rankers)
+            prompts.append(task.build_prompt(ex.input, [ex.profile[j] for j in chosen], counter,
+                                             config.max_input_length))
+            targets.append(ex.output or "")
+        enc = tokenizer(prompts, max_length=config.max_input_length, truncation=True, padding=True,
+                        return_tensors="pt")
+        lengths.extend(int(n) for n in enc["attention_mask"].sum(dim=1))
+        labels = tokenizer(targets, max_length=config.max_target_length, truncation=True, padding=True,
+                           return_tensors="pt")["input_ids"]
+        labels[labels == tokenizer.pad_token_id] = -100
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, config)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            loss = model(**enc, labels=labels).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+        optimizer.step()
+        running += loss.item()
+        seen += 1
+        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+            entry = {"step": step + 1, "loss": round(running / seen, 4), "lr": round(_lr_at(step, config), 6)}
+            log.append(entry)
+            say(f"step {entry['step']:>6}  loss {entry['loss']:.4f}  lr {entry['lr']:.2e}  "
+                f"({time.perf_counter() - start:.0f} s)")
+            running, seen = 0.0, 0
+    model.eval()
+    arr = np.asarray(lengths)
+    stats = {"mean": round(float(arr.mean()), 1), "p99": int(np.percentile(arr, 99)), "max": int(arr.max())}
+    return log, stats
+
+
+# ----- evaluation and model card ------------------------------------------------------------------
+def evaluate_dev(model_dir: str | Path, dev: dict[str, list[Example]], config: TrainConfig,
+                 k: int = 4) -> dict[str, dict[str, dict[str, float]]]:
+    """Metrics per task of the saved model without profile and with BM25's top ``k`` entries."""
+    from .llm import Seq2SeqLLM
+    from .metrics import aggregate
+
+    llm = Seq2SeqLLM.load(model_dir, device="cpu", dtype="float32", beams=config.eval_beams,
+                          max_new_tokens=config.max_target_length, max_input_length=config.max_input_length)
+    rankers = _Rankers()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, examples in dev.items():
+        if not examples:
+            continue
+        task = get_task(name)
+        golds = [ex.output or "" for ex in examples]
+        prompts = {"none": [ex.input for ex in examples], "bm25": []}
+        for i, ex in enumerate(examples):
+            top = rankers.order("bm25", (name, i), task, ex)[:k]
+            prompts["bm25"].append(task.build_prompt(ex.input, [ex.profile[j] for j in top], llm.counter,
+                                                     config.max_input_length))
+        results[name] = {
+            label: {m: round(v, 4) for m, v in aggregate(task, llm.generate(ps), golds).items()}
+            for label, ps in prompts.items()
+        }
+    return results
+
+
+def _model_card(record: dict[str, Any]) -> str:
+    c = record["config"]
+    lines = [
+        "# mini-t5: lampkit's embedded frozen LLM",
+        "",
+        "A small T5 (gated-GELU, tied embeddings) trained from scratch by lampkit on the training",
+        "prompts of all seven LaMP tasks at once, each prompt holding 0 to "
+        f"{c['k_max']} profile entries chosen",
+        "by a mix of strategies (none, random, newest, BM25 top, items the generator marked relevant),",
+        "so that it learns to read the entries. It stands in for FLAN-T5 on the synthetic mini-LaMP:",
+        "load it with `lampkit.llm.Seq2SeqLLM.load(<this folder>)` or `AutoModelForSeq2SeqLM`.",
+        "",
+        "## Training",
+        "",
+        f"- command: `{record['command']}`",
+        f"- seed: {record['seed']}",
+        f"- data: {record['data']['source']}",
+        *[f"  - fingerprint {key}: `{value}`" for key, value in record["data"]["fingerprints"].items()],
+        f"- training inputs per task: {record['data']['train_examples']}",
+        f"- parameters: {record['parameters']:,}; vocabulary: {record['vocab_size']:,} (BPE over words)",
+        f"- prompt length in tokens: mean {record['prompt_tokens']['mean']}, "
+        f"99th percentile {record['prompt_tokens']['p99']}, max {record['prompt_tokens']['max']}",
+        "",
+        "| hyperparameter | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {key} | {value} |" for key, value in c.items()]
+    if "dev" in record:
+        lines += ["", f"## Dev metrics ({record['dev']['source']}: first {c['eval_examples']} inputs per task, "
+                  f"beam {c['eval_beams']})", "", "| task | profile | metric | value |", "|---|---|---|---|"]
+        for task, by_prompt in record["dev"]["metrics"].items():
+            for name, metrics in by_prompt.items():
+                lines += [f"| {task} | {name} | {m} | {v:.4f} |" for m, v in metrics.items()]
+    lines += ["", "## Loss", "", "| step | loss |", "|---|---|"]
+    lines += [f"| {e['step']} | {e['loss']:.4f} |" for e in record["log"]]
+    lines.append("")
+    return "\n".join(lines)
+
+
+_CLI_OPTIONS = ("out", "data_dir", "scale", "seed", "eval_seed", "task", "steps", "batch_size")
+
+
+def train_cli(args: Any) -> int:
+    """``lampkit llm train``: ``--out DIR [--data-dir DIR] [--scale S] [--seed N] [--eval-seed N]
+    [--task T] [--steps N] [--batch-size N] [--quick]`` (``args`` holds those names)."""
+    quick = bool(getattr(args, "quick", False))
+    config = TrainConfig.quick() if quick else TrainConfig()
+    overrides = {name: getattr(args, name) for name in ("steps", "batch_size") if getattr(args, name, None) is not None}
+    options = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name in _CLI_OPTIONS
+               if getattr(args, name, None) is not None]
+    command = " ".join(["lampkit llm train", *options, *(["--quick"] if quick else [])])
+    out = train_small_llm(args.out, data_dir=args.data_dir, scale=args.scale, seed=args.seed, config=config,
+                          tasks=args.task, eval_seed=args.eval_seed, command=command, **overrides)
+    print(f"model written to {out}")
+    return 0
