@@ -54,6 +54,51 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_llm_train(args: argparse.Namespace) -> int:
+    from .llm_train import train_cli
+
+    return train_cli(args)
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from .experiment import Settings, baseline_pool, get_encoder, get_llm, load_examples, metrics_by_retriever
+    from .feedback import FeedbackStore, pool_feedback
+
+    settings = Settings(task=args.task, data_dir=args.data_dir, scale=args.scale, seed=args.seed, llm=args.llm,
+                        encoder=args.encoder, k=args.k, beams=args.beams)
+    llm = get_llm(settings.llm, settings.beams)
+    pool = baseline_pool(get_encoder(settings.encoder))
+    if args.retrievers != "all":
+        wanted = args.retrievers.split(",")
+        pool = [r for r in pool if r.name in wanted]
+    store = FeedbackStore(args.store) if args.store else FeedbackStore()
+    start, _, stop = args.shard.partition(":") if args.shard else ("", "", "")
+    for t in settings.tasks:
+        examples = load_examples(settings, t, args.split)
+        examples = examples[int(start) if start else None:int(stop) if stop else None]
+        df = pool_feedback(t, examples, pool, llm, store, k=settings.k)
+        print(f"{t.name} {args.split} inputs {len(examples)}:")
+        print(metrics_by_retriever(df, t, examples).round(4).to_string())
+    print(f"feedback stored in {store.path}")
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from .feedback import merge
+
+    store = merge(args.shards, args.into)
+    print(f"merged {len(args.shards)} shard(s) into {store.path}")
+    return 0
+
+
+def _add_core(p: argparse.ArgumentParser) -> None:
+    """The core parameters every chapter takes."""
+    p.add_argument("--task", default="all", help="lamp1..lamp7, a comma-separated list, or all")
+    p.add_argument("--data-dir", type=Path, default=None, help="real LaMP files (default: mini-LaMP)")
+    p.add_argument("--scale", default="default", choices=["tiny", "small", "default"])
+    p.add_argument("--seed", type=int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lampkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +129,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default="all")
     p.add_argument("--scheme", default="time", choices=["time", "user"])
     p.set_defaults(func=_cmd_stats)
+
+    llm = sub.add_parser("llm", help="the frozen LLM").add_subparsers(dest="llm_command", required=True)
+    p = llm.add_parser("train", help="train the embedded small T5 from scratch on mini-LaMP")
+    p.add_argument("--out", required=True, type=Path)
+    _add_core(p)
+    p.add_argument("--eval-seed", type=int, default=0, help="mini-LaMP seed of the dev sets in the model card")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--quick", action="store_true", help="a few dozen steps of a tiny model (for tests)")
+    p.set_defaults(func=_cmd_llm_train)
+
+    p = sub.add_parser("feedback", help="pool feedback: each retriever's prompt, the LLM's output, metrics")
+    _add_core(p)
+    p.add_argument("--split", default="dev", choices=["train", "dev", "test"])
+    p.add_argument("--retrievers", default="all", help="comma-separated names of the baseline pool, or all")
+    p.add_argument("--llm", default=None, help="HF seq2seq name or folder (default: the embedded small T5)")
+    p.add_argument("--encoder", default=None, help="HF encoder name or folder (default: the embedded MiniLM)")
+    p.add_argument("--k", type=int, default=4)
+    p.add_argument("--beams", type=int, default=4)
+    p.add_argument("--store", type=Path, default=None, help="feedback store file (default: in the cache)")
+    p.add_argument("--shard", default=None, help="input range START:STOP of each split, e.g. 0:100")
+    p.set_defaults(func=_cmd_feedback)
+
+    p = sub.add_parser("merge", help="merge feedback store shards into one store")
+    p.add_argument("shards", nargs="+", type=Path)
+    p.add_argument("--into", required=True, type=Path)
+    p.set_defaults(func=_cmd_merge)
     return parser
 
 

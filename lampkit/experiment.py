@@ -108,3 +108,43 @@ def metrics_by_retriever(df: pd.DataFrame, task: str | Task, examples: Sequence[
         gold = [golds[i] for i in part["example_id"]]
         rows.append({"retriever": name, **aggregate(t, preds, gold)})
     return pd.DataFrame(rows).set_index("retriever")
+
+
+@dataclass
+class BaselineResults:
+    """Everything chapter 02 shows, per task: pool feedback, metrics, winning rates, checks."""
+
+    retrievers: list[str]
+    feedback: dict[str, dict[str, pd.DataFrame]]  # task -> split -> pool feedback
+    metrics: dict[str, dict[str, pd.DataFrame]]  # task -> split -> (retriever x metric)
+    examples: dict[str, dict[str, list[Example]]]
+
+    def winning_rates(self, split: str = "test") -> pd.DataFrame:
+        from .winning import winning_rates
+
+        frames = [winning_rates(per[split], t, self.retrievers).assign(task=t) for t, per in self.feedback.items()]
+        return pd.concat(frames, ignore_index=True)
+
+    def retrieval_matters(self, split: str = "dev") -> pd.DataFrame:
+        from .winning import retrieval_matters
+
+        return pd.DataFrame([retrieval_matters(per[split], t, self.retrievers) for t, per in self.feedback.items()])
+
+
+def run_baselines(settings: Settings, splits: Sequence[str] = ("dev", "test")) -> BaselineResults:
+    """The baseline pool (no personalization, BM25, recency, dense, RRF) on every task and split."""
+    llm = get_llm(settings.llm, settings.beams)
+    pool = baseline_pool(get_encoder(settings.encoder))
+    names = [r.name for r in pool]
+    feedback: dict = {}
+    metrics: dict = {}
+    examples: dict = {}
+    for t in settings.tasks:
+        feedback[t.name], metrics[t.name], examples[t.name] = {}, {}, {}
+        for split in splits:
+            exs = load_examples(settings, t, split)
+            df = run_pool(settings, t, split, pool, llm, exs)
+            feedback[t.name][split] = df
+            metrics[t.name][split] = metrics_by_retriever(df, t, exs)
+            examples[t.name][split] = exs
+    return BaselineResults(names, feedback, metrics, examples)
