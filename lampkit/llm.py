@@ -12,14 +12,12 @@ prompts, decoded without special tokens and stripped.
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
 
-from .encoders import folder_id
+from .encoders import _offline, _quiet_loading, folder_id
 from .tasks import HFTokenCounter
 
 __all__ = ["Seq2SeqLLM", "resolve_dtype"]
@@ -38,24 +36,6 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
     if dtype not in _DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; expected 'auto' or one of {', '.join(_DTYPES)}")
     return _DTYPES[dtype]
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-@contextmanager
-def _quiet_loading() -> Iterator[None]:
-    """Hide transformers' "Loading weights" bar during a load, restoring the setting afterwards."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 class Seq2SeqLLM:
