@@ -86,7 +86,10 @@ def _worker(store, start=0, stop=40, delay=0.0):
 
 def _count(store, table="pool"):
     with sqlite3.connect(store) as con:
-        return con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        try:
+            return con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        except sqlite3.OperationalError:  # the worker has created the file but not its tables yet
+            return 0
 
 
 def test_killed_halfway_then_resumed_equals_uninterrupted(tmp_path):
