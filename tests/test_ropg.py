@@ -1,0 +1,255 @@
+"""ROPG: losses against hand-computed values, the trainable retriever, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lampkit.data import LampDataError
+from lampkit.embedding_cache import CachedEncoder, EmbeddingCache
+from lampkit.encoders import load_encoder
+from lampkit.feedback import FeedbackStore, item_feedback
+from lampkit.retrievers.dense import Dense
+from lampkit.ropg import (RopgConfig, TrainableDense, feedback_records, kd_loss, kd_target, log_policy,
+                          lr_multiplier, rl_loss, rl_reward, sample_items, train_ropg)
+from lampkit.tasks import get_task
+
+from fakes import FakeLLM, lamp2_examples
+
+
+def _softmax(xs):
+    exps = [math.exp(x) for x in xs]
+    return [e / sum(exps) for e in exps]
+
+
+def _kl(p, q):
+    return sum(a * math.log(a / b) for a, b in zip(p, q) if a > 0)
+
+
+# ----- losses ------------------------------------------------------------------------------
+def test_kd_loss_is_kl_of_target_to_policy_not_the_reverse():
+    evals, scores = [1.0, 0.0, 0.0], [0.0, 3.0, 0.0]
+    p_t, pi = _softmax(evals), _softmax(scores)
+    forward, reverse = _kl(p_t, pi), _kl(pi, p_t)
+    assert abs(forward - reverse) > 0.3  # the case tells the two directions apart
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    loss = kd_loss(torch.tensor([scores]), mask, torch.tensor([evals]))
+    assert loss.item() == pytest.approx(forward, rel=1e-6)
+    # one softmax only: the target is softmax(EVAL), not softmax(softmax(EVAL))
+    assert kd_target(torch.tensor([evals]), mask)[0].tolist() == pytest.approx(p_t, rel=1e-6)
+
+
+def test_kd_loss_averages_rows():
+    rows = [([2.0, 0.0], [0.0, 1.0]), ([0.5, 0.5], [1.0, 0.0])]
+    expected = sum(_kl(_softmax(e), _softmax(s)) for s, e in rows) / 2
+    loss = kd_loss(torch.tensor([r[0] for r in rows]), torch.ones(2, 2, dtype=torch.bool),
+                   torch.tensor([r[1] for r in rows]))
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_rl_reward_subtracts_the_initial_top1_and_loss_is_policy_gradient():
+    scores = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]], requires_grad=True)
+    evals = torch.tensor([[0.5, 1.0, 0.0], [1.0, 0.25, 0.0]])
+    mask = torch.ones(2, 3, dtype=torch.bool)
+    baseline = evals[:, 0]
+    sampled = torch.tensor([1, 1])
+    reward = rl_reward(evals, baseline, sampled)
+    assert reward.tolist() == pytest.approx([0.5, -0.75])
+    log_pi = [2.0 - math.log(math.e + math.e ** 2 + math.e ** 3), 0.0 - math.log(2 + math.e)]
+    expected = -(0.5 * log_pi[0] + (-0.75) * log_pi[1]) / 2
+    loss = rl_loss(scores, mask, evals, baseline, sampled)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    loss.backward()
+    # d loss / d scores = -reward * (onehot(sampled) - pi) / B
+    pi0 = _softmax([1.0, 2.0, 3.0])
+    grad0 = [-0.5 * ((1.0 if j == 1 else 0.0) - pi0[j]) / 2 for j in range(3)]
+    assert scores.grad[0].tolist() == pytest.approx(grad0, rel=1e-5)
+
+
+def test_masked_slots_get_zero_probability_and_no_gradient_and_padding_does_not_matter():
+    mask = torch.tensor([[True, True, True, True], [True, True, False, False]])
+    evals = torch.tensor([[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, 0.0]])
+    scores = torch.tensor([[0.1, 0.2, 0.3, 0.4], [1.0, 0.0, 0.0, 0.0]])
+    padded_scores = scores.clone()
+    padded_scores[1, 2:] = torch.tensor([50.0, -7.0])
+    padded_evals = evals.clone()
+    padded_evals[1, 2:] = torch.tensor([9.0, 3.0])
+    probs = log_policy(padded_scores, mask).exp()
+    assert probs[1].tolist() == pytest.approx(_softmax([1.0, 0.0]) + [0.0, 0.0])
+    # row 2 of the KD loss by hand, over its two real items only
+    expected = (_kl(_softmax([1.0, 0.0, 0.5, 0.0]), _softmax([0.1, 0.2, 0.3, 0.4]))
+                + _kl(_softmax([0.0, 1.0]), _softmax([1.0, 0.0]))) / 2
+    for s, e in ((scores, evals), (padded_scores, padded_evals)):
+        s = s.clone().requires_grad_(True)
+        loss = kd_loss(s, mask, e)
+        assert loss.item() == pytest.approx(expected, rel=1e-6)
+        loss.backward()
+        assert s.grad[1, 2:].tolist() == [0.0, 0.0]
+        assert torch.isfinite(s.grad).all()
+        s = s.detach().clone().requires_grad_(True)
+        rl_loss(s, mask, e, e[:, 0], torch.tensor([3, 0])).backward()
+        assert s.grad[1, 2:].tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="masked"):
+        rl_loss(scores, mask, evals, evals[:, 0], torch.tensor([0, 2]))
+
+
+def test_sampling_never_draws_a_masked_slot_and_is_seeded():
+    scores = torch.tensor([[0.0, 0.0, 100.0, 100.0]])
+    mask = torch.tensor([[True, True, False, False]])
+    draws = [int(sample_items(scores, mask, torch.Generator().manual_seed(s))[0]) for s in range(50)]
+    assert set(draws) == {0, 1}
+    a = sample_items(scores.expand(20, 4), mask.expand(20, 4), torch.Generator().manual_seed(3))
+    b = sample_items(scores.expand(20, 4), mask.expand(20, 4), torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+
+
+def test_lamp3_eval_is_the_normalised_rating_score():
+    task = get_task("lamp3")
+    # gold 4: worst = max(|1-4|, |5-4|) = 3; prediction 2 -> (3 - 2) / 3
+    values = [task.eval_signal("4", "4"), task.eval_signal("2", "4"), task.eval_signal("1", "4")]
+    assert values == pytest.approx([1.0, 1 / 3, 0.0])
+    assert task.eval_signal("1", "5") == pytest.approx(0.0)  # worst = 4, |5 - 1| = 4
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    loss = kd_loss(torch.zeros(1, 3), mask, torch.tensor([values]))
+    assert loss.item() == pytest.approx(_kl(_softmax([1.0, 1 / 3, 0.0]), [1 / 3] * 3), rel=1e-6)
+
+
+def test_lr_schedule():
+    # 20 steps, 5% warm-up = 1 step; then linear decay
+    assert [lr_multiplier(s, 20, 1) for s in (0, 1, 2, 19)] == pytest.approx([1.0, 1.0, 18 / 19, 1 / 19])
+    assert [lr_multiplier(s, 40, 2) for s in (0, 1, 2)] == pytest.approx([0.5, 1.0, 1.0])
+    assert lr_multiplier(30, 40, 2, "constant") == 1.0
+    with pytest.raises(ValueError, match="schedule"):
+        RopgConfig(schedule="cosine")
+
+
+# ----- feedback records --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lamp2_feedback(tiny_encoder, tmp_path_factory):
+    examples = lamp2_examples(n=6, profile=6, seed=1)
+    store = FeedbackStore(tmp_path_factory.mktemp("ropg") / "feedback.sqlite")
+    initial = Dense(tiny_encoder, name="tiny")
+    frame = item_feedback("lamp2", examples, initial, FakeLLM(), store=store, depth=16, show_progress=False)
+    # the fake LLM rarely hits the gold tag: spread EVAL over [0, 1] so rewards and targets vary
+    frame["eval"] = [(n * 7 % 5) / 4 for n in range(len(frame))]
+    return examples, frame
+
+
+def test_feedback_records_use_the_dense_retriever_texts(lamp2_feedback):
+    task = get_task("lamp2")
+    examples, frame = lamp2_feedback
+    records = feedback_records(task, examples, frame, depth=16)
+    assert [r.example_id for r in records] == [ex.id for ex in examples]
+    for ex, rec in zip(examples, records):
+        rows = frame[frame["example_id"] == ex.id].sort_values("position")
+        assert len(rec.docs) == len(ex.profile) < 16  # short profiles: fewer items, not padded
+        assert rec.query == task.query(ex.input)
+        assert list(rec.docs) == [task.index_text(ex.profile[j]) for j in rows["item_index"]]
+        assert list(rec.eval) == rows["eval"].tolist()
+    assert [len(r.docs) for r in feedback_records(task, examples, frame, depth=2)] == [2] * len(examples)
+
+
+def test_feedback_records_reject_a_frame_of_other_items(lamp2_feedback):
+    examples, frame = lamp2_feedback
+    bad = frame.copy()
+    bad.loc[bad.index[1], "item_id"] = "nope"
+    with pytest.raises(LampDataError, match=f"record {examples[0].id}, field 'item_id'"):
+        feedback_records("lamp2", examples, bad)
+    with pytest.raises(LampDataError, match="field 'position'"):
+        feedback_records("lamp2", examples, frame.drop(index=frame.index[0]))
+
+
+# ----- the trainable retriever -------------------------------------------------------------
+TEXTS = ["the doctor treated the sick man", "a movie", "love", "stock markets fell sharply on the day"]
+
+
+@pytest.mark.parametrize("train_layers", [None, 1, 2])
+def test_trainable_dense_embeds_like_the_encoder(tiny_encoder, train_layers):
+    retriever = TrainableDense.from_encoder(tiny_encoder, train_layers=train_layers, device="cpu").eval()
+    with torch.no_grad():
+        ours = retriever.embed(TEXTS).numpy()
+    np.testing.assert_allclose(ours, tiny_encoder.encode(TEXTS), rtol=1e-5, atol=1e-6)
+
+
+def test_only_the_top_layers_get_gradients(tiny_encoder, lamp2_feedback):
+    examples, frame = lamp2_feedback
+    records = feedback_records("lamp2", examples, frame)
+    retriever = TrainableDense.from_encoder(tiny_encoder, train_layers=1, device="cpu")
+    scores = retriever.score(records[:3], 16)
+    evals = torch.tensor([list(r.eval) + [0.0] * (16 - len(r.eval)) for r in records[:3]])
+    mask = torch.tensor([[j < len(r.eval) for j in range(16)] for r in records[:3]])
+    # a target that differs from the policy, so the loss has a gradient
+    kd_loss(scores, mask, evals + torch.arange(16.0)).backward()
+    model = retriever.model
+    for name, p in model.embeddings.named_parameters():
+        assert p.grad is None, name
+    for name, p in model.encoder.layer[0].named_parameters():
+        assert p.grad is None, name
+    top = dict(model.encoder.layer[1].named_parameters())
+    assert all(p.grad is not None for p in top.values())
+    assert any(float(p.grad.abs().sum()) > 0 for p in top.values())
+    assert all(p.grad is None for p in tiny_encoder.model.parameters())
+
+
+def test_training_all_layers_reaches_the_embeddings(tiny_encoder, lamp2_feedback):
+    examples, frame = lamp2_feedback
+    records = feedback_records("lamp2", examples, frame)
+    retriever = TrainableDense.from_encoder(tiny_encoder, device="cpu")
+    scores = retriever.score(records[:2], 16)
+    mask = torch.tensor([[j < len(r.eval) for j in range(16)] for r in records[:2]])
+    kd_loss(scores, mask, torch.arange(16.0).expand(2, 16)).backward()
+    assert float(retriever.model.embeddings.word_embeddings.weight.grad.abs().sum()) > 0
+
+
+# ----- end to end --------------------------------------------------------------------------
+def _config(**kw) -> RopgConfig:
+    base = dict(epochs=1, batch_size=4, micro_batch_size=2, lr=1e-3, max_length=64, device="cpu")
+    return RopgConfig(**{**base, **kw})
+
+
+def test_train_ropg_kd_top_layer_saves_a_loadable_retriever(tiny_encoder_dir, lamp2_feedback, tmp_path):
+    examples, frame = lamp2_feedback
+    out = train_ropg("kd", "lamp2", examples, frame, str(tiny_encoder_dir), _config(train_layers=1),
+                     tmp_path / "ropg-kd", show_progress=False)
+    assert (out / "model.safetensors").is_file()
+    record = json.loads((out / "ropg.json").read_text())
+    assert record["method"] == "kd" and record["config"]["train_layers"] == 1
+    assert [e["step"] for e in record["log"]] == [0, 1]  # 6 inputs, batches of 4: 2 steps
+    assert all(math.isfinite(e["loss"]) and e["loss"] >= 0 for e in record["log"])
+    before = load_encoder(str(tiny_encoder_dir), device="cpu").model.state_dict()
+    after = load_file(out / "model.safetensors")
+    for name, tensor in after.items():
+        if name.startswith("pooler"):
+            continue
+        same = torch.equal(tensor, before[name])
+        assert same == (not name.startswith("encoder.layer.1.")), name
+    encoder = load_encoder(str(out), device="cpu")
+    rankings = Dense(CachedEncoder(encoder, EmbeddingCache()), name="ropg-kd").rank_many(get_task("lamp2"),
+                                                                                        examples)
+    assert [sorted(r.order.tolist()) for r in rankings] == [list(range(len(ex.profile))) for ex in examples]
+
+
+def test_train_ropg_rl_same_seed_same_bytes(tiny_encoder_dir, lamp2_feedback, tmp_path):
+    examples, frame = lamp2_feedback
+    outs = [train_ropg("rl", "lamp2", examples, frame, str(tiny_encoder_dir), _config(seed=s),
+                       tmp_path / f"run{n}", show_progress=False) for n, s in enumerate((7, 7, 8))]
+    first, second, other = ((o / "model.safetensors").read_bytes() for o in outs)
+    assert first == second
+    assert first != other
+    log = json.loads((outs[0] / "ropg.json").read_text())["log"]
+    assert all("reward" in e for e in log)
+    assert log == json.loads((outs[1] / "ropg.json").read_text())["log"]
+    initial = load_encoder(str(tiny_encoder_dir), device="cpu").model.state_dict()
+    trained = load_file(outs[0] / "model.safetensors")
+    assert not torch.equal(trained["embeddings.word_embeddings.weight"], initial["embeddings.word_embeddings.weight"])
+
+
+def test_train_ropg_rejects_an_unknown_method(tiny_encoder_dir, lamp2_feedback, tmp_path):
+    examples, frame = lamp2_feedback
+    with pytest.raises(ValueError, match="method"):
+        train_ropg("ppo", "lamp2", examples, frame, str(tiny_encoder_dir), _config(), tmp_path)
