@@ -28,6 +28,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 book: $(STAMP)
+	$(BIN)/python -m lampkit.bookcache book
 	$(BIN)/jupyter-book build book/ --warningiserror --keep-going
 
 clean-book:

@@ -72,3 +72,15 @@ def test_two_processes_build_once(tmp_path):
     paths = {q.get(timeout=5), q.get(timeout=5)}
     assert len(paths) == 1
     assert (tmp_path / "builds").read_text() == "x"
+
+
+def test_book_execution_cache_cleared_when_lampkit_changes(tmp_path, monkeypatch):
+    from lampkit import bookcache
+
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    cache.mkdir(parents=True)
+    assert bookcache.sync_execution_cache(tmp_path) is True  # no stamp yet: cleared
+    cache.mkdir()
+    assert bookcache.sync_execution_cache(tmp_path) is False and cache.exists()  # same code: kept
+    monkeypatch.setattr(bookcache, "code_version", lambda: "another-version")
+    assert bookcache.sync_execution_cache(tmp_path) is True and not cache.exists()
