@@ -66,7 +66,6 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
     settings = Settings(task=args.task, data_dir=args.data_dir, scale=args.scale, seed=args.seed, llm=args.llm,
                         encoder=args.encoder, k=args.k, beams=args.beams)
-    llm = get_llm(settings.llm, settings.beams)
     pool = baseline_pool(get_encoder(settings.encoder))
     if args.retrievers != "all":
         wanted = args.retrievers.split(",")
@@ -76,7 +75,7 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
     for t in settings.tasks:
         examples = load_examples(settings, t, args.split)
         examples = examples[int(start) if start else None:int(stop) if stop else None]
-        df = pool_feedback(t, examples, pool, llm, store, k=settings.k)
+        df = pool_feedback(t, examples, pool, get_llm(settings.llm, settings.beams, t), store, k=settings.k)
         print(f"{t.name} {args.split} inputs {len(examples)}:")
         print(metrics_by_retriever(df, t, examples).round(4).to_string())
     print(f"feedback stored in {store.path}")

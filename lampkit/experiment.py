@@ -19,7 +19,7 @@ from .feedback import FeedbackStore, pool_feedback
 from .metrics import aggregate
 from .tasks import Task, get_task, resolve_tasks
 
-__all__ = ["BASELINES", "Settings", "default_llm_path", "get_llm", "get_encoder", "baseline_pool",
+__all__ = ["BASELINES", "POOL", "Settings", "selection_pool", "default_llm_path", "get_llm", "get_encoder", "baseline_pool",
            "load_examples", "run_pool", "metrics_by_retriever"]
 
 # the baseline columns of the paper's Table 3, in its order
@@ -58,12 +58,23 @@ class Settings:
         return asdict(self)
 
 
-@lru_cache(maxsize=4)
-def get_llm(name: str | None = None, beams: int = 4):
-    """The frozen LLM (loaded once per process)."""
+def get_llm(name: str | None = None, beams: int = 4, task: str | Task | None = None):
+    """The frozen LLM for ``task`` (loaded once per process).
+
+    ``name``: a HF seq2seq name or folder; None is the embedded mini-t5, a folder of per-task models
+    (see :func:`lampkit.llm.model_for_task`); one model such as FLAN-T5 serves every task.
+    """
+    from .llm import model_for_task
+
+    task_name = get_task(task).name if task is not None else None
+    return _load_llm(model_for_task(name or default_llm_path(), task_name), beams)
+
+
+@lru_cache(maxsize=8)
+def _load_llm(path: str, beams: int):
     from .llm import Seq2SeqLLM
 
-    return Seq2SeqLLM.load(name or default_llm_path(), beams=beams)
+    return Seq2SeqLLM.load(path, beams=beams)
 
 
 @lru_cache(maxsize=4)
@@ -83,6 +94,26 @@ def baseline_pool(encoder) -> list:
     return [NoPersonalization(), bm25, recency, dense, RRF([bm25, recency, dense])]
 
 
+# the retriever pool of RSPG, in the paper's order (SPEC section 6)
+POOL: tuple[str, ...] = ("none", "recency", "bm25", "dense", "ropg-rl", "ropg-kd")
+
+
+def selection_pool(settings: Settings, task: str | Task, with_ropg: bool = True) -> list:
+    """The pool RSPG selects from, in :data:`POOL` order; ``with_ropg=False`` is the ablation's pool.
+
+    The ROPG retrievers come from :func:`lampkit.ropg_run.ropg_retrievers` (trained once per
+    task and settings, then loaded from the artifact cache).
+    """
+    from .retrievers import BM25, Dense, NoPersonalization, Recency
+
+    pool = [NoPersonalization(), Recency(), BM25(), Dense(get_encoder(settings.encoder))]
+    if with_ropg:
+        from .ropg_run import ropg_retrievers
+
+        pool += ropg_retrievers(settings, task, methods=("rl", "kd"))
+    return pool
+
+
 def load_examples(settings: Settings, task: str | Task, split: str) -> list[Example]:
     root = resolve_data_dir(settings.data_dir, settings.scale, settings.seed)
     return load_split(root, get_task(task), split)
@@ -92,7 +123,7 @@ def run_pool(settings: Settings, task: str | Task, split: str, retrievers: Seque
              examples: Sequence[Example] | None = None) -> pd.DataFrame:
     """Pool feedback (prompt, output, per-example metrics) of ``retrievers`` on one split."""
     t = get_task(task)
-    llm = llm or get_llm(settings.llm, settings.beams)
+    llm = llm or get_llm(settings.llm, settings.beams, t)
     examples = list(examples) if examples is not None else load_examples(settings, t, split)
     store = FeedbackStore(settings.store) if settings.store else FeedbackStore()
     return pool_feedback(t, examples, retrievers, llm, store, k=settings.k, show_progress=settings.show_progress)
@@ -133,7 +164,6 @@ class BaselineResults:
 
 def run_baselines(settings: Settings, splits: Sequence[str] = ("dev", "test")) -> BaselineResults:
     """The baseline pool (no personalization, BM25, recency, dense, RRF) on every task and split."""
-    llm = get_llm(settings.llm, settings.beams)
     pool = baseline_pool(get_encoder(settings.encoder))
     names = [r.name for r in pool]
     feedback: dict = {}
@@ -143,7 +173,7 @@ def run_baselines(settings: Settings, splits: Sequence[str] = ("dev", "test")) -
         feedback[t.name], metrics[t.name], examples[t.name] = {}, {}, {}
         for split in splits:
             exs = load_examples(settings, t, split)
-            df = run_pool(settings, t, split, pool, llm, exs)
+            df = run_pool(settings, t, split, pool, get_llm(settings.llm, settings.beams, t), exs)
             feedback[t.name][split] = df
             metrics[t.name][split] = metrics_by_retriever(df, t, exs)
             examples[t.name][split] = exs

@@ -20,7 +20,7 @@ import torch
 from .encoders import _offline, _quiet_loading, folder_id
 from .tasks import HFTokenCounter
 
-__all__ = ["Seq2SeqLLM", "resolve_dtype"]
+__all__ = ["Seq2SeqLLM", "resolve_dtype", "model_for_task"]
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -36,6 +36,21 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
     if dtype not in _DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; expected 'auto' or one of {', '.join(_DTYPES)}")
     return _DTYPES[dtype]
+
+
+def model_for_task(name_or_path: str | Path, task: str | None) -> str:
+    """The model to load for ``task``: a hub name or a model folder as given; in a folder of
+    per-task models (``<folder>/lamp1/config.json`` ... , like the embedded mini-t5) the task's own.
+    """
+    path = Path(name_or_path).expanduser()
+    if not path.is_dir() or (path / "config.json").exists():
+        return str(name_or_path)
+    if task is None:
+        raise ValueError(f"{path} holds one model per task ({', '.join(sorted(p.name for p in path.glob('*/config.json')))}):"
+                         " name the task")
+    if not (path / task / "config.json").exists():
+        raise FileNotFoundError(f"{path} has no config.json, and no model for task {task!r} in {path / task}")
+    return str(path / task)
 
 
 class Seq2SeqLLM:

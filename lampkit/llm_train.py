@@ -323,6 +323,9 @@ def train_small_llm(out_dir: str | Path, data_dir: str | Path | None = None, sca
     mini-LaMP of ``eval_seed``. ``overrides`` replace fields of ``config`` (e.g. ``steps=100``).
     """
     config = dataclasses.replace(config or TrainConfig(), **overrides)
+    if data_dir is None and eval_seed in config.data_seeds:
+        raise ValueError(f"data_seeds {config.data_seeds} include the evaluation seed {eval_seed}: "
+                         "the LLM would be trained on the users it is evaluated on")
     task_list = resolve_tasks(tasks)
     say = log or (lambda _msg: None)
     data, source = training_data(task_list, data_dir, scale, config.data_seeds)

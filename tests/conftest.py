@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,22 @@ def tiny_encoder(tiny_encoder_dir):
     from lampkit.encoders import load_encoder
 
     return load_encoder(str(tiny_encoder_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def quick_llm(tmp_path_factory):
+    """A few dozen steps of a tiny T5 trained by lampkit's own trainer (not a useful model)."""
+    from lampkit.llm_train import TrainConfig, train_small_llm
+
+    out = tmp_path_factory.mktemp("llm") / "quick"
+    cache = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("LAMPKIT_CACHE")
+    os.environ["LAMPKIT_CACHE"] = str(cache)
+    try:
+        train_small_llm(out, scale="tiny", config=TrainConfig.quick(), tasks="lamp2")
+    finally:
+        if old is None:
+            os.environ.pop("LAMPKIT_CACHE", None)
+        else:
+            os.environ["LAMPKIT_CACHE"] = old
+    return out

@@ -250,3 +250,26 @@ def test_same_seed_gives_identical_weights(quick_models):
     assert (a / "tokenizer.json").read_bytes() == (b / "tokenizer.json").read_bytes()
     assert (a / "training.json").read_bytes() == (b / "training.json").read_bytes()
     assert Seq2SeqLLM.load(a, device="cpu").model_id == Seq2SeqLLM.load(b, device="cpu").model_id
+
+
+def test_training_refuses_the_evaluation_users(tmp_path):
+    with pytest.raises(ValueError, match="evaluation seed"):
+        train_small_llm(tmp_path, scale="tiny", config=TrainConfig.quick(), data_seeds=(0, 1), eval_seed=0, log=None)
+
+
+def test_model_for_task_resolves_per_task_folders(tmp_path):
+    from lampkit.llm import model_for_task
+
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "config.json").write_text("{}")
+    assert model_for_task(single, "lamp2") == str(single)
+    assert model_for_task("google/flan-t5-xxl", "lamp2") == "google/flan-t5-xxl"
+    family = tmp_path / "family"
+    (family / "lamp2").mkdir(parents=True)
+    (family / "lamp2" / "config.json").write_text("{}")
+    assert model_for_task(family, "lamp2") == str(family / "lamp2")
+    with pytest.raises(FileNotFoundError, match="lamp5"):
+        model_for_task(family, "lamp5")
+    with pytest.raises(ValueError, match="name the task"):
+        model_for_task(family, None)
