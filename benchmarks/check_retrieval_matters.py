@@ -28,7 +28,7 @@ from lampkit import datasets
 from lampkit.embedding_cache import CachedEncoder
 from lampkit.encoders import load_encoder
 from lampkit.feedback import FeedbackStore, pool_feedback
-from lampkit.llm import Seq2SeqLLM
+from lampkit.llm import Seq2SeqLLM, model_for_task
 from lampkit.retrievers.bm25 import BM25
 from lampkit.retrievers.dense import Dense
 from lampkit.retrievers.rrf import RRF
@@ -41,7 +41,7 @@ EMBEDDED = Path(__file__).resolve().parents[1] / "lampkit" / "resources" / "mode
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(EMBEDDED), help="the LLM: a model folder or hub name")
+    parser.add_argument("--model", default=str(EMBEDDED), help="the LLM: a model folder, a folder of per-task models or a hub name")
     parser.add_argument("--data-dir", default=None, help="real LaMP files (default: the embedded mini-LaMP)")
     parser.add_argument("--scale", default="default")
     parser.add_argument("--seed", type=int, default=0, help="mini-LaMP seed")
@@ -53,7 +53,6 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = parser.parse_args()
 
-    llm = Seq2SeqLLM.load(args.model)
     store = FeedbackStore(args.store) if args.store else FeedbackStore()
     recency, bm25, dense = Recency(), BM25(), Dense(CachedEncoder(load_encoder()))
     pool = [NoPersonalization(), recency, bm25, dense, RRF([recency, bm25, dense])]
@@ -61,6 +60,7 @@ def main() -> None:
     results = []
     for task in resolve_tasks(args.task):
         examples = datasets.load(task, args.split, args.data_dir, args.scale, args.seed)[: args.limit]
+        llm = Seq2SeqLLM.load(model_for_task(args.model, task.name))
         df = pool_feedback(task, examples, pool, llm, store, k=4, show_progress=False)
         res = retrieval_matters(df, task, names, min_margin=args.margin)
         rates = winning_rates(df, task, names).set_index("retriever")["relative_rate"]

@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--quick", action="store_true", help="a few dozen steps of a tiny model (for tests)")
+    p.add_argument("--per-task", action="store_true", help="one model per task in OUT/<task> (the embedded mini-t5)")
+    p.add_argument("--jobs", type=int, default=None, help="with --per-task: tasks trained at once")
     p.set_defaults(func=_cmd_llm_train)
 
     p = sub.add_parser("feedback", help="pool feedback: each retriever's prompt, the LLM's output, metrics")

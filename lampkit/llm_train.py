@@ -55,7 +55,8 @@ from .io import atomic_write_json
 from .tasks import Task, get_task, resolve_tasks
 
 __all__ = ["STRATEGIES", "TrainConfig", "build_tokenizer", "build_model", "relevant_indices",
-           "select_items", "training_data", "dev_data", "train_small_llm", "evaluate_dev", "train_cli"]
+           "select_items", "training_data", "dev_data", "train_small_llm", "train_per_task", "evaluate_dev",
+           "train_cli"]
 
 STRATEGIES: tuple[str, ...] = ("none", "random", "recent", "bm25", "relevant")
 RELEVANT_KEY = "relevant_profile_ids"  # Example.extra key: ids of the profile items behind the output
@@ -145,29 +146,41 @@ def build_model(config: TrainConfig, vocab_size: int):
 
 
 def init_positional_heads(model, strength: float) -> None:
-    """Start a few attention heads with a positional role (relative position bias +-``strength``).
+    """Start a few attention heads with a positional or matching role (bias +-``strength``).
 
     T5 learns positions only through a per-head bias over relative-distance buckets, initialised
     near zero; from there a small model takes thousands of steps to find the heads that look at a
     word's neighbours, which copying a span of the input needs. Here the encoder's heads 0 and 1
     start looking at the previous and the next token, heads 2 and 3 at everything before and
-    everything after (a summary of the context on each side), and the decoder's head 0 at its
-    previous token; every other head keeps its random start. All of them stay trainable.
+    everything after (a summary of the context on each side), head 4 at earlier occurrences of the
+    same token (its query and key project onto one shared random subspace, so a token meets its
+    own copies; the bias hides the token itself and what follows it: does this word of a
+    reference appear in the profile above?), and the decoder's head 0 at its previous token;
+    every other head keeps its random start. All of them stay trainable.
     """
     if strength <= 0:
         return
-    for stack, roles in ((model.encoder, ("previous", "next", "before", "after")), (model.decoder, ("previous",))):
+    roles_by_stack = ((model.encoder, ("previous", "next", "before", "after", "match")), (model.decoder, ("previous",)))
+    for stack, roles in roles_by_stack:
         attention = stack.block[0].layer[0].SelfAttention
         weight = attention.relative_attention_bias.weight  # [buckets, heads]
         offsets = torch.arange(-attention.relative_attention_max_distance, attention.relative_attention_max_distance + 1)
         buckets = attention._relative_position_bucket(
             offsets, bidirectional=not attention.is_decoder, num_buckets=attention.relative_attention_num_buckets,
             max_distance=attention.relative_attention_max_distance)
-        wanted = {"previous": offsets == -1, "next": offsets == 1, "before": offsets < 0, "after": offsets > 0}
+        wanted = {"previous": offsets == -1, "next": offsets == 1, "before": offsets < 0, "after": offsets > 0,
+                  "match": offsets < 0}
         with torch.no_grad():
             for head, role in enumerate(roles[: weight.shape[1]]):
-                weight[:, head] = -strength
-                weight[buckets[wanted[role]].unique(), head] = strength
+                weight[:, head] = -strength * (3.0 if role == "match" else 1.0)
+                weight[buckets[wanted[role]].unique(), head] = 0.0 if role == "match" else strength
+                if role == "match":
+                    d_kv = attention.key_value_proj_dim
+                    rows = slice(head * d_kv, (head + 1) * d_kv)
+                    generator = torch.Generator().manual_seed(head)
+                    basis, _ = torch.linalg.qr(torch.randn(attention.d_model, d_kv, generator=generator))
+                    attention.q.weight[rows] = basis.T
+                    attention.k.weight[rows] = basis.T
 
 
 # ----- which profile items a training prompt holds ---------------------------------------------
@@ -241,7 +254,7 @@ def training_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str
                 examples += [ex for split in SPLITS for ex in splits[split]]
             data[task.name] = (task, examples)
         source = {"source": f"mini-LaMP scale {scale}, seeds {list(data_seeds)}, splits {list(SPLITS)}",
-                  "fingerprints": {str(s): str(synth.fingerprint(s, scale)) for s in data_seeds}}
+                  "fingerprints": {str(s): _fingerprint(s, scale) for s in data_seeds}}
     else:
         for task in tasks:
             data[task.name] = (task, load_split(data_dir, task, "train"))
@@ -255,6 +268,15 @@ def training_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str
             raise ValueError(f"no training examples for {name} ({source['source']})")
     source["train_examples"] = {name: len(exs) for name, (_, exs) in data.items()}
     return data, source
+
+
+def _fingerprint(seed: int, scale: str) -> str:
+    """The fingerprint of the mini-LaMP build ``seed`` (its manifest, generated once into the artifact cache)."""
+    from .datasets import mini_lamp_dir
+    from .synth import MANIFEST
+
+    manifest = mini_lamp_dir(scale, seed) / MANIFEST
+    return str(json.loads(manifest.read_text(encoding="utf-8"))["fingerprint"])
 
 
 def dev_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str, eval_seed: int,
@@ -365,6 +387,51 @@ def train_small_llm(out_dir: str | Path, data_dir: str | Path | None = None, sca
     (out / "README.md").write_text(_model_card(record), encoding="utf-8")
     say(f"saved to {out}")
     return out
+
+
+def train_per_task(out_dir: str | Path, tasks: str | Sequence[str] = "all", jobs: int = 1,
+                   log: Callable[[str], None] | None = print, **kwargs: Any) -> Path:
+    """One small T5 per task in ``out_dir/<task>`` (each by :func:`train_small_llm` with ``kwargs``),
+    and an index model card ``out_dir/README.md`` with every task's dev metrics.
+
+    ``jobs`` > 1 trains that many tasks at once in separate processes (each with
+    ``config.threads`` threads; results do not depend on ``jobs``).
+    """
+    out = Path(out_dir)
+    names = [t.name for t in resolve_tasks(tasks)]
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(train_small_llm, out / name, tasks=name, log=None, **kwargs) for name in names]
+            for name, future in zip(names, futures):
+                future.result()
+                if log:
+                    log(f"{name}: saved to {out / name}")
+    else:
+        for name in names:
+            train_small_llm(out / name, tasks=name, log=log, **kwargs)
+    records = {name: json.loads((out / name / "training.json").read_text(encoding="utf-8"))
+               for name in sorted(p.parent.name for p in out.glob("*/training.json"))}
+    (out / "README.md").write_text(_index_card(records), encoding="utf-8")
+    return out
+
+
+def _index_card(records: dict[str, dict[str, Any]]) -> str:
+    lines = ["# mini-t5: lampkit's embedded frozen LLM, one small T5 per task", "",
+             "Each folder holds a T5 trained from scratch by lampkit on one task's training prompts "
+             "(see its README.md for the command, seed, data fingerprints, hyperparameters and loss log). "
+             "`lampkit.experiment.get_llm(None, beams, task)` loads the task's folder through "
+             "`AutoModelForSeq2SeqLM.from_pretrained`, as it loads FLAN-T5.", "",
+             "| task | parameters | steps | loss (last) | dev: no profile | dev: BM25 top 4 |", "|---|---|---|---|---|---|"]
+    for name, r in records.items():
+        dev = r.get("dev", {}).get("metrics", {}).get(name, {})
+        first = lambda d: ", ".join(f"{m} {v:.4f}" for m, v in list(d.items())[:1])  # noqa: E731
+        lines.append(f"| {name} | {r['parameters']:,} | {r['config']['steps']} | {r['log'][-1]['loss']:.4f} | "
+                     f"{first(dev.get('none', {}))} | {first(dev.get('bm25', {}))} |")
+    lines.append("")
+    return "\n".join(lines)
 
 
 def _train(model, tokenizer, data: dict[str, tuple[Task, list[Example]]], config: TrainConfig, seed: int,
@@ -484,19 +551,25 @@ def _model_card(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_CLI_OPTIONS = ("out", "data_dir", "scale", "seed", "eval_seed", "task", "steps", "batch_size")
+_CLI_OPTIONS = ("out", "data_dir", "scale", "seed", "eval_seed", "task", "steps", "batch_size", "jobs")
 
 
 def train_cli(args: Any) -> int:
-    """``lampkit llm train``: ``--out DIR [--data-dir DIR] [--scale S] [--seed N] [--eval-seed N]
-    [--task T] [--steps N] [--batch-size N] [--quick]`` (``args`` holds those names)."""
+    """``lampkit llm train``: ``--out DIR [--per-task [--jobs N]] [--data-dir DIR] [--scale S] [--seed N]
+    [--eval-seed N] [--task T] [--steps N] [--batch-size N] [--quick]`` (``args`` holds those names)."""
     quick = bool(getattr(args, "quick", False))
+    per_task = bool(getattr(args, "per_task", False))
     config = TrainConfig.quick() if quick else TrainConfig()
     overrides = {name: getattr(args, name) for name in ("steps", "batch_size") if getattr(args, name, None) is not None}
     options = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name in _CLI_OPTIONS
                if getattr(args, name, None) is not None]
-    command = " ".join(["lampkit llm train", *options, *(["--quick"] if quick else [])])
-    out = train_small_llm(args.out, data_dir=args.data_dir, scale=args.scale, seed=args.seed, config=config,
-                          tasks=args.task, eval_seed=args.eval_seed, command=command, **overrides)
+    flags = [flag for flag, on in (("--per-task", per_task), ("--quick", quick)) if on]
+    command = " ".join(["lampkit llm train", *options, *flags])
+    kwargs = dict(data_dir=args.data_dir, scale=args.scale, seed=args.seed, config=config, eval_seed=args.eval_seed,
+                  command=command, **overrides)
+    if per_task:
+        out = train_per_task(args.out, tasks=args.task, jobs=getattr(args, "jobs", None) or 1, **kwargs)
+    else:
+        out = train_small_llm(args.out, tasks=args.task, **kwargs)
     print(f"model written to {out}")
     return 0

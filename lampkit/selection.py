@@ -1,11 +1,14 @@
 """Retriever selection (RSPG): learn which retriever of the pool to trust for each input.
 
 For each input every retriever of the pool builds its prompt; RSPG-Pre reads the prompt,
-RSPG-Post the prompt followed by the LLM's output for it (SPEC section 6). A :class:`Selector`
-encodes each of those texts, mean-pools the last hidden states over the attention mask (the
-pooling of :mod:`lampkit.encoders`) and maps the result to one score with a linear layer; the
-scores of one input form logits over the pool. Training minimises KL(target || softmax(logits))
-with the target the softmax over the pool of EVAL; inference picks the argmax.
+RSPG-Post the prompt followed by the LLM's output for it (:func:`post_text`; SPEC section 6). A
+:class:`Selector` encodes each of those texts, mean-pools the last hidden states over the
+attention mask (the pooling of :mod:`lampkit.encoders`) and maps the result to one score with a
+linear layer; the scores of one input form logits over the pool. Training minimises
+KL(target || softmax(logits)) with the target the softmax over the pool of EVAL; inference picks
+the argmax. A *frozen* selector (``trainable_layers=0``) trains the linear layer alone on the
+encoder's embeddings, computed once per distinct text (and kept in an
+:class:`~lampkit.embedding_cache.EmbeddingCache` when one is given).
 
 Also here: the oracle bounds of Table 5 and the success rate of Table 4, both read from an
 inputs x retrievers matrix of the main metric (:func:`lampkit.winning.main_matrix`).
@@ -22,12 +25,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .encoders import default_device, load_encoder, mean_pool
+from .embedding_cache import CachedEncoder, EmbeddingCache
+from .encoders import Encoder, default_device, load_encoder, mean_pool
 from .io import atomic_write_bytes, atomic_write_json
 from .winning import winners
 
-__all__ = ["OracleBounds", "oracle_bounds", "success_rate", "target_distribution", "kl_loss", "Selector",
-           "train_selector", "predict"]
+__all__ = ["OracleBounds", "oracle_bounds", "oracle_choices", "success_rate", "target_distribution", "kl_loss",
+           "post_text", "Selector", "train_selector", "predict"]
 
 _HEAD_FILE = "head.safetensors"
 _CONFIG_FILE = "selector.json"
@@ -54,6 +58,15 @@ def oracle_bounds(matrix: np.ndarray, higher_is_better: bool = True) -> OracleBo
         raise ValueError(f"matrix must be inputs x retrievers with at least one retriever, got shape {m.shape}")
     worst, best = (m.min(axis=1), m.max(axis=1)) if higher_is_better else (m.max(axis=1), m.min(axis=1))
     return OracleBounds(worst, best)
+
+
+def oracle_choices(matrix: np.ndarray, higher_is_better: bool = True, upper: bool = True) -> np.ndarray:
+    """Per input, the pool index of the best (``upper``) or worst retriever; ties go to the first in the pool."""
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2 or m.shape[1] == 0:
+        raise ValueError(f"matrix must be inputs x retrievers with at least one retriever, got shape {m.shape}")
+    pick = np.argmax if higher_is_better == upper else np.argmin
+    return pick(m, axis=1).astype(np.int64)
 
 
 def success_rate(chosen: Sequence[int], matrix: np.ndarray, higher_is_better: bool = True) -> float:
@@ -85,6 +98,30 @@ def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.kl_div(F.log_softmax(logits, dim=-1), target.to(logits.dtype), reduction="batchmean")
 
 
+def post_text(prompt: str, output: str, tokenizer, max_length: int) -> str:
+    """RSPG-Post's text: ``prompt``, a space and ``output``, fitted to ``max_length`` tokens.
+
+    The prompt is cut at a token boundary (of ``tokenizer``, special tokens counted) so that the
+    output survives truncation; only an output longer than the budget by itself loses tokens
+    (the encoder then truncates it).
+    """
+    limit = max_length - tokenizer.num_special_tokens_to_add()
+
+    def n_tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    text = f"{prompt} {output}"
+    over = n_tokens(text) - limit
+    if over <= 0:
+        return text
+    ends = [end for _, end in tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
+    for keep in range(len(ends) - over, 0, -1):
+        text = f"{prompt[:ends[keep - 1]]} {output}"
+        if n_tokens(text) <= limit:
+            return text
+    return output
+
+
 def _transformer_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
     """The stack of transformer layers: the first ModuleList as long as ``config.num_hidden_layers``."""
     n = int(model.config.num_hidden_layers)
@@ -99,64 +136,93 @@ class Selector(torch.nn.Module):
 
     ``forward`` takes texts grouped per input (every group as long as the pool) and returns
     logits [batch, pool]. Texts are truncated to ``max_length`` tokens, which must fit the
-    encoder's positions. ``history`` holds the mean training loss of each epoch.
+    encoder's positions. ``history`` holds the mean training loss of each epoch. A ``frozen``
+    selector never changes its encoder: it embeds texts in eval mode (as
+    :meth:`lampkit.encoders.Encoder.encode`) and saves only its head and the encoder's name and
+    identity (``encoder_source``, ``encoder_id``).
     """
 
-    def __init__(self, encoder: torch.nn.Module, tokenizer, max_length: int = 512) -> None:
+    def __init__(self, encoder: torch.nn.Module, tokenizer, max_length: int = 512, encoder_source: str | None = None,
+                 encoder_id: str = "", frozen: bool = False) -> None:
         super().__init__()
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.encoder_source = encoder_source
+        self.encoder_id = encoder_id
+        self.frozen = frozen
         self.head = torch.nn.Linear(int(encoder.config.hidden_size), 1)
         self.history: list[float] = []
+        if frozen:
+            encoder.requires_grad_(False)
 
     @classmethod
-    def from_encoder(cls, name_or_path: str | None = None, max_length: int = 512,
-                     device: str | None = None) -> "Selector":
+    def from_encoder(cls, name_or_path: str | None = None, max_length: int = 512, device: str | None = None,
+                     frozen: bool = False) -> "Selector":
         """A new selector on the encoder ``name_or_path`` (see :func:`lampkit.encoders.load_encoder`).
 
         The head starts from torch's default initialisation: seed torch first for a repeatable one.
         """
         enc = load_encoder(name_or_path, device=device)
-        return cls(enc.model, enc.tokenizer, max_length).to(enc.device)
+        return cls(enc.model, enc.tokenizer, max_length, name_or_path, enc.model_id, frozen).to(enc.device)
 
     @property
     def device(self) -> torch.device:
         return self.head.weight.device
 
-    def score_texts(self, texts: Sequence[str]) -> torch.Tensor:
-        """One score per text, shape [len(texts)]."""
+    def embed(self, texts: Sequence[str], cache: EmbeddingCache | None = None,
+              show_progress: bool = False) -> torch.Tensor:
+        """Mean-pooled encoder output [len(texts), dim]; a frozen selector reads and fills ``cache``."""
+        if self.frozen:
+            source = Encoder(self.encoder, self.tokenizer, self.encoder_id, device=self.device)
+            source = CachedEncoder(source, cache) if cache is not None else source
+            return torch.from_numpy(source.encode(list(texts), max_length=self.max_length,
+                                                  show_progress=show_progress)).to(self.device)
         batch = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=True,
                                return_tensors="pt")
         batch = {k: v.to(self.device) for k, v in batch.items()}
-        hidden = self.encoder(**batch).last_hidden_state
-        return self.head(mean_pool(hidden, batch["attention_mask"])).squeeze(-1)
+        return mean_pool(self.encoder(**batch).last_hidden_state, batch["attention_mask"])
+
+    def score_texts(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> torch.Tensor:
+        """One score per text, shape [len(texts)]."""
+        return self.head(self.embed(texts, cache)).squeeze(-1)
 
     def forward(self, texts: Sequence[Sequence[str]]) -> torch.Tensor:
         pool = _pool_size(texts)
         return self.score_texts([t for group in texts for t in group]).view(len(texts), pool)
 
     def save_pretrained(self, folder: str | Path) -> Path:
-        """Write the encoder and tokenizer (``save_pretrained``, safetensors), the head and the settings."""
+        """Write the head and the settings, and unless frozen the encoder and tokenizer (safetensors)."""
         from safetensors.torch import save
 
         folder = Path(folder)
-        self.encoder.save_pretrained(folder / _ENCODER_DIR, safe_serialization=True)
-        self.tokenizer.save_pretrained(folder / _ENCODER_DIR)
+        if not self.frozen:
+            self.encoder.save_pretrained(folder / _ENCODER_DIR, safe_serialization=True)
+            self.tokenizer.save_pretrained(folder / _ENCODER_DIR)
         head = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
         atomic_write_bytes(folder / _HEAD_FILE, save(head))
-        atomic_write_json(folder / _CONFIG_FILE, {"max_length": self.max_length, "pooling": "mean",
-                                                  "history": self.history}, indent=2)
+        atomic_write_json(folder / _CONFIG_FILE, {
+            "max_length": self.max_length, "pooling": "mean", "frozen": self.frozen,
+            "encoder": self.encoder_source if self.frozen else None,
+            "encoder_id": self.encoder_id if self.frozen else None, "history": self.history}, indent=2)
         return folder
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | None = None) -> "Selector":
-        """A selector written by :meth:`save_pretrained`, in eval mode."""
+        """A selector written by :meth:`save_pretrained`, in eval mode.
+
+        A frozen selector loads its encoder by name and refuses one whose identity changed.
+        """
         from safetensors.torch import load_file
 
         folder = Path(folder)
         config = json.loads((folder / _CONFIG_FILE).read_text(encoding="utf-8"))
-        selector = cls.from_encoder(str(folder / _ENCODER_DIR), max_length=int(config["max_length"]), device=device)
+        frozen = bool(config.get("frozen", False))
+        source = config["encoder"] if frozen else str(folder / _ENCODER_DIR)
+        selector = cls.from_encoder(source, max_length=int(config["max_length"]), device=device, frozen=frozen)
+        if frozen and selector.encoder_id != config["encoder_id"]:
+            raise ValueError(f"{folder / _CONFIG_FILE}: field 'encoder_id': the selector was trained on "
+                             f"{config['encoder_id']}, but {source!r} is now {selector.encoder_id}")
         selector.head.load_state_dict(load_file(str(folder / _HEAD_FILE), device=str(selector.device)))
         selector.history = [float(v) for v in config["history"]]
         return selector.eval()
@@ -177,14 +243,16 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
                    encoder_name_or_path: str | None = None, epochs: int = 20, lr: float = 1e-5,
                    batch_size: int = 8, max_length: int = 512, seed: int = 0,
                    trainable_layers: int | None = None, device: str | None = None,
-                   show_progress: bool = False) -> Selector:
+                   cache: EmbeddingCache | None = None, show_progress: bool = False) -> Selector:
     """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; SPEC section 6).
 
-    ``train_texts`` holds per input one text per retriever (the prompt for RSPG-Pre, prompt + " " +
-    output for RSPG-Post) and ``train_eval`` [inputs, pool] their EVAL. ``trainable_layers`` = N
-    trains only the top N transformer layers and the head (the rest frozen; 0 trains the head
-    alone); None trains everything. With the same ``seed`` (head initialisation, dropout and the
-    shuffled order of inputs per epoch) the same data gives the same weights on the same device.
+    ``train_texts`` holds per input one text per retriever (the prompt for RSPG-Pre,
+    :func:`post_text` for RSPG-Post) and ``train_eval`` [inputs, pool] their EVAL.
+    ``trainable_layers`` = N trains only the top N transformer layers and the head (the rest
+    frozen); None trains everything; 0 gives a frozen selector: every distinct text is embedded
+    once in eval mode (read from and stored in ``cache`` when given) and the head alone trains
+    on those embeddings. With the same ``seed`` (head initialisation, dropout and the shuffled
+    order of inputs per epoch) the same data gives the same weights on the same device.
     Returns the selector in eval mode.
     """
     pool = _pool_size(train_texts)
@@ -194,14 +262,26 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     if epochs < 1 or batch_size < 1:
         raise ValueError("epochs and batch_size must be at least 1")
     torch.manual_seed(seed)
-    selector = Selector.from_encoder(encoder_name_or_path, max_length=max_length, device=device or default_device())
-    if trainable_layers is not None:
+    selector = Selector.from_encoder(encoder_name_or_path, max_length=max_length, device=device or default_device(),
+                                     frozen=trainable_layers == 0)
+    if trainable_layers:
         layers = _transformer_layers(selector.encoder)
         if not 0 <= trainable_layers <= len(layers):
             raise ValueError(f"trainable_layers must lie in [0, {len(layers)}], got {trainable_layers}")
         selector.encoder.requires_grad_(False)
         for layer in layers[len(layers) - trainable_layers:]:
             layer.requires_grad_(True)
+    if selector.frozen:
+        distinct = list(dict.fromkeys(t for group in train_texts for t in group))
+        where = {t: i for i, t in enumerate(distinct)}
+        features = selector.embed(distinct, cache, show_progress)
+        index = torch.tensor([[where[t] for t in group] for group in train_texts], device=selector.device)
+
+        def logits(idx: list[int]) -> torch.Tensor:
+            return selector.head(features[index[idx]]).squeeze(-1)
+    else:
+        def logits(idx: list[int]) -> torch.Tensor:
+            return selector([train_texts[i] for i in idx])
     params = [p for p in selector.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr)
     target = torch.as_tensor(target_distribution(evals), dtype=torch.float32, device=selector.device)
@@ -214,7 +294,7 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
         total = 0.0
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            loss = kl_loss(selector([train_texts[i] for i in idx]), target[idx])
+            loss = kl_loss(logits(idx), target[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -226,16 +306,26 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     return selector.eval()
 
 
-def predict(selector: Selector, texts: Sequence[Sequence[str]], batch_size: int = 16) -> np.ndarray:
-    """Per input, the pool index with the highest selector score (ties: the first)."""
-    _pool_size(texts)
+def predict(selector: Selector, texts: Sequence[Sequence[str]], batch_size: int = 16,
+            cache: EmbeddingCache | None = None, show_progress: bool = False) -> np.ndarray:
+    """Per input, the pool index with the highest selector score (ties: the first).
+
+    A frozen selector embeds every distinct text once (through ``cache`` when given).
+    """
+    pool = _pool_size(texts)
     was_training = selector.training
     selector.eval()
-    chunks = []
     try:
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                chunks.append(selector(texts[start:start + batch_size]).float().cpu().numpy())
+            if selector.frozen:
+                flat = [t for group in texts for t in group]
+                distinct = list(dict.fromkeys(flat))
+                scores = selector.head(selector.embed(distinct, cache, show_progress)).squeeze(-1).float().cpu().numpy()
+                where = {t: i for i, t in enumerate(distinct)}
+                logits = scores[[where[t] for t in flat]].reshape(len(texts), pool)
+            else:
+                logits = np.concatenate([selector(texts[start:start + batch_size]).float().cpu().numpy()
+                                         for start in range(0, len(texts), batch_size)])
     finally:
         selector.train(was_training)
-    return np.argmax(np.concatenate(chunks), axis=1).astype(np.int64)
+    return np.argmax(logits, axis=1).astype(np.int64)

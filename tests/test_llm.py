@@ -273,3 +273,20 @@ def test_model_for_task_resolves_per_task_folders(tmp_path):
         model_for_task(family, "lamp5")
     with pytest.raises(ValueError, match="name the task"):
         model_for_task(family, None)
+
+
+def test_cli_trains_one_model_per_task(tmp_path, monkeypatch):
+    from lampkit.cli import main
+    from lampkit.experiment import get_llm
+
+    monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "family"
+    assert main(["llm", "train", "--out", str(out), "--per-task", "--task", "lamp2,lamp3", "--scale", "tiny",
+                 "--quick", "--steps", "6"]) == 0
+    for name in ("lamp2", "lamp3"):
+        record = json.loads((out / name / "training.json").read_text())
+        assert record["command"].endswith("--per-task --quick") and record["config"]["steps"] == 6
+        assert list(record["dev"]["metrics"]) == [name]
+        assert get_llm(str(out), 2, name).model_id == Seq2SeqLLM.load(out / name).model_id
+    card = (out / "README.md").read_text()
+    assert "| lamp2 |" in card and "| lamp3 |" in card and not (out / "lamp1").exists()

@@ -1,0 +1,363 @@
+"""ROPG as an experiment (chapter 03): feedback, training, and the trained retrievers against the initial one.
+
+Per task, the first ``train_inputs`` training inputs get item feedback from the frozen LLM
+(:func:`lampkit.feedback.item_feedback`: EVAL of the output with each of the initial dense
+retriever's top l items alone, stored in the feedback store); ROPG-RL and ROPG-KD each train a
+copy of the initial encoder on it (:func:`lampkit.ropg.train_ropg`). A checkpoint lives in the
+artifact cache under ``ropg/<key>/model``, keyed by the training inputs, the LLM, the initial
+encoder, the settings and the code, so a second call (the RSPG chapter's pool) loads it. Loaded,
+a checkpoint is a :class:`~lampkit.retrievers.Dense` retriever named ``ropg-rl`` or ``ropg-kd``
+whose ``config`` names the weights' content, so feedback is stored per checkpoint.
+
+The settings are :data:`BOOK_CONFIG` and :data:`BOOK_TRAIN_INPUTS`, overridden by the mapping
+``settings.extra["ropg"]`` (fields of :class:`~lampkit.ropg.RopgConfig` and ``train_inputs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .cache import ArtifactCache
+from .data import Example
+from .embedding_cache import CachedEncoder
+from .encoders import default_device, load_encoder
+from .experiment import (Settings, get_encoder, get_llm, load_examples, metrics_by_retriever, run_pool)
+from .feedback import FEEDBACK_MODULES, FeedbackStore, example_key, item_feedback, llm_key
+from .retrievers import Dense
+from .ropg import DEPTH, METHODS, RopgConfig, train_ropg
+from .tasks import Task, get_task
+from .winning import PER_EXAMPLE_COLUMN
+
+__all__ = ["BOOK_CONFIG", "BOOK_TRAIN_INPUTS", "ROPG_MODULES", "RopgSetup", "ropg_setup", "retriever_name",
+           "initial_retriever", "train_examples", "train_feedback", "feedback_signal", "checkpoint",
+           "load_ropg", "ropg_retrievers", "RopgResults", "run_ropg", "comparison_table", "improvement_summary",
+           "changed_example", "changed_example_markdown", "curves_chart", "add_cli"]
+
+# The book's training settings: the paper's optimiser, warm-up and clipping; see chapter 03 for
+# why the learning rate, epochs, batch and trained layers differ from the paper's.
+BOOK_CONFIG = RopgConfig(epochs=10, batch_size=64, micro_batch_size=16, lr=1e-5, train_layers=1)
+BOOK_TRAIN_INPUTS: int | None = None  # None: every input of the train split
+
+# code a checkpoint depends on: training, feedback (prompts, metrics), the encoder and this module
+ROPG_MODULES = ("lampkit.ropg", "lampkit.ropg_run", "lampkit.encoders", "lampkit.retrievers",
+                "lampkit.embedding_cache", *FEEDBACK_MODULES)
+STAGE = "ropg"
+
+
+# ----- settings -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RopgSetup:
+    """What a ROPG checkpoint is trained with: the training settings and how many training inputs."""
+
+    config: RopgConfig
+    train_inputs: int | None  # the first N inputs of the train split; None: all
+
+
+def ropg_setup(settings: Settings) -> RopgSetup:
+    """:data:`BOOK_CONFIG` and :data:`BOOK_TRAIN_INPUTS` with the overrides in ``settings.extra["ropg"]``."""
+    overrides = dict(settings.extra.get("ropg", {}))
+    train_inputs = overrides.pop("train_inputs", BOOK_TRAIN_INPUTS)
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(RopgConfig)})
+    if unknown:
+        raise ValueError(f"unknown ROPG setting(s) {', '.join(unknown)}; expected train_inputs or fields of "
+                         "RopgConfig")
+    if train_inputs is not None and int(train_inputs) < 1:
+        raise ValueError(f"train_inputs must be at least 1 or None, got {train_inputs}")
+    return RopgSetup(dataclasses.replace(BOOK_CONFIG, **overrides),
+                     None if train_inputs is None else int(train_inputs))
+
+
+def retriever_name(method: str) -> str:
+    """``rl`` -> ``ropg-rl``, ``kd`` -> ``ropg-kd``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown ROPG method {method!r}; expected one of {METHODS}")
+    return f"ropg-{method}"
+
+
+def _store(settings: Settings) -> FeedbackStore:
+    return FeedbackStore(settings.store) if settings.store else FeedbackStore()
+
+
+# ----- feedback and checkpoints -------------------------------------------------------------
+def initial_retriever(settings: Settings) -> Dense:
+    """The retriever ROPG starts from: the pool's dense baseline (same encoder, same cache)."""
+    return Dense(get_encoder(settings.encoder))
+
+
+def train_examples(settings: Settings, task: str | Task, setup: RopgSetup | None = None) -> list[Example]:
+    """The training inputs: the first ``setup.train_inputs`` of the train split (all when None)."""
+    setup = setup or ropg_setup(settings)
+    return load_examples(settings, task, "train")[: setup.train_inputs]
+
+
+def train_feedback(settings: Settings, task: str | Task, llm: Any = None,
+                   examples: Sequence[Example] | None = None) -> pd.DataFrame:
+    """Item feedback of the training inputs (one row per input and top-l item of the initial retriever)."""
+    t = get_task(task)
+    setup = ropg_setup(settings)
+    examples = list(examples) if examples is not None else train_examples(settings, t, setup)
+    llm = llm or get_llm(settings.llm, settings.beams, t)
+    return item_feedback(t, examples, initial_retriever(settings), llm, _store(settings), depth=setup.config.depth,
+                         show_progress=settings.show_progress)
+
+
+def feedback_signal(frame: pd.DataFrame) -> dict[str, float]:
+    """How much there is to learn from an item feedback frame, averaged over its inputs.
+
+    ``items``: items per input; ``top1``: EVAL with the initial top-1; ``mean``: EVAL of an
+    item drawn uniformly; ``best``: EVAL of the best single item (what a perfect policy gets);
+    ``differing_share``: share of inputs whose items do not all give the same EVAL (the others
+    carry no signal: RL's reward and KD's gradient vanish on them).
+    """
+    groups = frame.groupby("example_id", sort=False)["eval"]
+    top1 = frame[frame["position"] == 0]["eval"]
+    return {"inputs": float(groups.ngroups), "items": float(groups.size().mean()), "top1": float(top1.mean()),
+            "mean": float(groups.mean().mean()), "best": float(groups.max().mean()),
+            "differing_share": float((groups.max() > groups.min()).mean())}
+
+
+def _digest(task: Task, examples: Sequence[Example]) -> str:
+    h = hashlib.sha256()
+    for ex in examples:
+        h.update(example_key(task, ex).encode())
+    return h.hexdigest()[:32]
+
+
+def checkpoint(settings: Settings, task: str | Task, method: str, llm: Any = None,
+               cache: ArtifactCache | None = None) -> Path:
+    """The folder of the ROPG-``method`` encoder for ``task``: trained on the first call, then loaded.
+
+    The folder holds ``save_pretrained`` weights (safetensors), the tokenizer and ``ropg.json``
+    (settings and training log): ``load_encoder(folder)`` reads it as any encoder.
+    """
+    t = get_task(task)
+    retriever_name(method)
+    setup = ropg_setup(settings)
+    config = dataclasses.replace(setup.config, device=setup.config.device or default_device())
+    examples = train_examples(settings, t, setup)
+    llm = llm or get_llm(settings.llm, settings.beams, t)
+    initial = initial_retriever(settings)
+    key = {"task": t.name, "method": method, "train": _digest(t, examples), "train_inputs": len(examples),
+           "llm": llm_key(llm), "initial": initial.config, "config": dataclasses.asdict(config)}
+
+    def build(tmp: Path) -> None:
+        frame = train_feedback(settings, t, llm, examples)
+        train_ropg(method, t, examples, frame, initial.encoder.encoder, config, tmp / "model",
+                   show_progress=settings.show_progress)
+
+    return (cache or ArtifactCache()).get_or_build(STAGE, key, build, ROPG_MODULES) / "model"
+
+
+def load_ropg(folder: str | Path, method: str) -> Dense:
+    """A trained checkpoint as a pool retriever (``ropg-<method>``), behind the persistent embedding cache."""
+    return Dense(CachedEncoder(load_encoder(str(folder))), name=retriever_name(method))
+
+
+def ropg_retrievers(settings: Settings, task: str | Task, methods: Sequence[str] = ("rl", "kd"),
+                    llm: Any = None) -> list[Dense]:
+    """The ROPG retrievers of ``task`` (``ropg-rl``, ``ropg-kd``), trained once per settings and cached."""
+    return [load_ropg(checkpoint(settings, task, m, llm), m) for m in methods]
+
+
+# ----- the experiment -----------------------------------------------------------------------
+@dataclass
+class RopgResults:
+    """Everything chapter 03 shows, per task."""
+
+    methods: list[str]  # trained retrievers' names (ropg-rl, ropg-kd)
+    setup: RopgSetup
+    signal: pd.DataFrame  # per task: feedback_signal of the training feedback
+    logs: dict[str, dict[str, list[dict[str, float]]]]  # task -> retriever -> training log
+    checkpoints: dict[str, dict[str, Path]]  # task -> retriever -> folder
+    feedback: dict[str, dict[str, pd.DataFrame]]  # task -> split -> pool feedback
+    metrics: dict[str, dict[str, pd.DataFrame]]  # task -> split -> (retriever x metric)
+    examples: dict[str, dict[str, list[Example]]]  # task -> split -> inputs
+
+    @property
+    def retrievers(self) -> list[str]:
+        return ["dense", *self.methods]
+
+    def curves(self) -> pd.DataFrame:
+        """Training logs in long form: task, retriever, step, epoch, loss, expected_reward, reward."""
+        rows = [{"task": t, "retriever": name, **entry} for t, per in self.logs.items()
+                for name, log in per.items() for entry in log]
+        return pd.DataFrame(rows)
+
+    def comparison(self, split: str = "dev") -> pd.DataFrame:
+        return comparison_table(self.feedback, self.metrics, split, self.methods)
+
+
+def run_ropg(settings: Settings, methods: Sequence[str] = ("rl", "kd"), splits: Sequence[str] = ("dev",),
+             llm: Any = None) -> RopgResults:
+    """Item feedback, ROPG training and pool feedback of the initial retriever and ROPG on ``splits``."""
+    names = [retriever_name(m) for m in methods]
+    signal, logs, folders, feedback, metrics, examples = [], {}, {}, {}, {}, {}
+    for t in settings.tasks:
+        task_llm = llm or get_llm(settings.llm, settings.beams, t)
+        signal.append({"task": t.name, **feedback_signal(train_feedback(settings, t, task_llm))})
+        folders[t.name] = {retriever_name(m): checkpoint(settings, t, m, task_llm) for m in methods}
+        logs[t.name] = {n: json.loads((f / "ropg.json").read_text())["log"] for n, f in folders[t.name].items()}
+        pool = [initial_retriever(settings), *(load_ropg(f, m) for m, f in zip(methods, folders[t.name].values()))]
+        feedback[t.name], metrics[t.name], examples[t.name] = {}, {}, {}
+        for split in splits:
+            exs = load_examples(settings, t, split)
+            df = run_pool(settings, t, split, pool, task_llm, exs)
+            feedback[t.name][split], examples[t.name][split] = df, exs
+            metrics[t.name][split] = metrics_by_retriever(df, t, exs)
+    return RopgResults(names, ropg_setup(settings), pd.DataFrame(signal).set_index("task"), logs, folders,
+                       feedback, metrics, examples)
+
+
+# ----- tables and examples ------------------------------------------------------------------
+def _changed_share(df: pd.DataFrame, name: str) -> float:
+    """Share of inputs whose set of prompt items differs from the initial retriever's."""
+    wide = df.pivot(index="example_id", columns="retriever", values="items")
+    return float(np.mean([sorted(a) != sorted(b) for a, b in zip(wide["dense"], wide[name])]))
+
+
+def comparison_table(feedback: dict[str, dict[str, pd.DataFrame]], metrics: dict[str, dict[str, pd.DataFrame]],
+                     split: str, methods: Sequence[str]) -> pd.DataFrame:
+    """Per task: the main metric of the initial retriever and of each ROPG retriever on ``split``.
+
+    ``<name> gain`` is the difference to the initial retriever in the metric's better direction
+    (positive: ROPG is better, also for LaMP-3's MAE); ``<name> changed`` the share of inputs whose
+    prompt items differ from the initial retriever's; ``improved by`` the methods with a gain > 0.
+    """
+    rows = []
+    for task, per in metrics.items():
+        t = get_task(task)
+        m = per[split]
+        sign = 1.0 if t.higher_is_better else -1.0
+        row: dict[str, Any] = {"task": t.name, "metric": t.main_metric, "dense": float(m.loc["dense", t.main_metric])}
+        improved = []
+        for name in methods:
+            value = float(m.loc[name, t.main_metric])
+            row[name] = value
+            row[f"{name} gain"] = sign * (value - row["dense"])
+            row[f"{name} changed"] = _changed_share(feedback[task][split], name)
+            if row[f"{name} gain"] > 0:
+                improved.append(name)
+        row["improved by"] = ", ".join(improved) or "none"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("task")
+
+
+def improvement_summary(table: pd.DataFrame, methods: Sequence[str], split: str = "dev") -> str:
+    """Sentences from a :func:`comparison_table`: how many tasks each method improves, and where none does."""
+    n = len(table)
+    gains = {name: table[f"{name} gain"] > 0 for name in methods}
+    any_gain = np.logical_or.reduce([g.to_numpy() for g in gains.values()])
+    per_method = ", ".join(f"{name} on {int(g.sum())}" for name, g in gains.items())
+    lines = [f"On the {split} split, at least one ROPG retriever beats the initial dense retriever's main metric "
+             f"on **{int(any_gain.sum())} of {n}** task(s) ({per_method})."]
+    for task, row in table[~any_gain].iterrows():
+        values = ", ".join(f"{name} {row[name]:.4f}" for name in methods)
+        lines.append(f"- **{task}** ({row['metric']}): no gain: dense {row['dense']:.4f}, {values}; the prompt "
+                     "items changed on " + ", ".join(f"{100 * row[f'{name} changed']:.0f}%" for name in methods)
+                     + " of the inputs.")
+    return "\n".join(lines)
+
+
+def changed_example(df: pd.DataFrame, task: str | Task, name: str) -> str | None:
+    """The input whose main metric gains most when ``name`` replaces the initial retriever's items.
+
+    Only inputs whose prompt items changed count; ties go to the first input. None when no
+    input's items changed.
+    """
+    t = get_task(task)
+    column = PER_EXAMPLE_COLUMN[t.main_metric]
+    sign = 1.0 if t.higher_is_better else -1.0
+    a = df[df["retriever"] == "dense"].set_index("example_id")
+    b = df[df["retriever"] == name].set_index("example_id").loc[a.index]
+    changed = [sorted(x) != sorted(y) for x, y in zip(a["items"], b["items"])]
+    if not any(changed):
+        return None
+    gain = sign * (b[column].to_numpy(dtype=float) - a[column].to_numpy(dtype=float))
+    gain = np.where(changed, gain, -np.inf)
+    return str(a.index[int(np.argmax(gain))])
+
+
+def changed_example_markdown(df: pd.DataFrame, example: Example, task: str | Task, names: Sequence[str]) -> str:
+    """Markdown of one input: for each retriever its items (initial rank order), the LLM's output and EVAL."""
+    t = get_task(task)
+    column = PER_EXAMPLE_COLUMN[t.main_metric]
+    rows = df[df["example_id"] == str(example.id)].set_index("retriever")
+    by_id = {str(item["id"]): item for item in example.profile}
+    parts = [f"### {t.name}: input {example.id}\n", f"> {example.input}\n", f"**gold output**: {example.output}\n"]
+    for name in names:
+        r = rows.loc[name]
+        items = "\n".join(f"  - `{i}`: {t.index_text(by_id[str(i)])}" for i in r["items"])
+        parts.append(f"- **{name}** ({t.main_metric} {float(r[column]):.3f}) answered *{r['output']}* with the "
+                     f"items:\n{items}")
+    return "\n".join(parts)
+
+
+def curves_chart(curves: pd.DataFrame):
+    """Loss and expected reward (E_pi[EVAL] - EVAL(initial top-1)) per optimizer step, per task and method."""
+    import seaborn as sns
+
+    long = curves.melt(id_vars=["task", "retriever", "step"], value_vars=["loss", "expected_reward"],
+                       var_name="quantity", value_name="value")
+    sns.set_theme(style="whitegrid", context="notebook")
+    grid = sns.relplot(data=long, x="step", y="value", hue="retriever", row="quantity", col="task", kind="line",
+                       height=2.4, aspect=1.1, facet_kws={"sharey": False, "sharex": False})
+    grid.set_titles("{col_name} | {row_name}")
+    return grid
+
+
+# ----- command line -------------------------------------------------------------------------
+def _layers(value: str) -> int | None:
+    return None if value == "all" else int(value)
+
+
+def add_cli(sub: Any) -> None:
+    """Add ``lampkit ropg`` to an argparse subparsers object."""
+    from .cli import _add_core
+
+    p = sub.add_parser("ropg", help="train ROPG-RL/KD from the frozen LLM's feedback; compare with the initial "
+                                    "dense retriever")
+    _add_core(p)
+    p.add_argument("--method", default="both", choices=["rl", "kd", "both"])
+    p.add_argument("--split", default="dev", choices=["dev", "test"], help="split of the comparison")
+    p.add_argument("--llm", default=None, help="HF seq2seq name or folder (default: the embedded small T5)")
+    p.add_argument("--encoder", default=None, help="initial encoder (default: the embedded MiniLM)")
+    p.add_argument("--k", type=int, default=4)
+    p.add_argument("--beams", type=int, default=4)
+    p.add_argument("--store", type=Path, default=None, help="feedback store file (default: in the cache)")
+    p.add_argument("--train-inputs", type=int, default=BOOK_TRAIN_INPUTS,
+                   help="first N inputs of the train split (default: the book's)")
+    p.add_argument("--epochs", type=int, default=BOOK_CONFIG.epochs)
+    p.add_argument("--train-layers", type=_layers, default=BOOK_CONFIG.train_layers,
+                   help="top transformer layers trained, or 'all' (the paper's setting)")
+    p.add_argument("--lr", type=float, default=BOOK_CONFIG.lr)
+    p.add_argument("--batch-size", type=int, default=BOOK_CONFIG.batch_size, help="inputs per optimizer step")
+    p.add_argument("--train-seed", type=int, default=BOOK_CONFIG.seed)
+    p.set_defaults(func=cmd_ropg)
+
+
+def cmd_ropg(args: argparse.Namespace) -> int:
+    """``lampkit ropg``: train, evaluate, print the comparison and the checkpoints' folders."""
+    methods = ("rl", "kd") if args.method == "both" else (args.method,)
+    overrides = {"train_inputs": args.train_inputs, "epochs": args.epochs, "train_layers": args.train_layers,
+                 "lr": args.lr, "batch_size": args.batch_size, "seed": args.train_seed}
+    settings = Settings(task=args.task, data_dir=str(args.data_dir) if args.data_dir else None, scale=args.scale,
+                        seed=args.seed, llm=args.llm, encoder=args.encoder, k=args.k, beams=args.beams,
+                        store=str(args.store) if args.store else None, extra={"ropg": overrides})
+    results = run_ropg(settings, methods, splits=(args.split,))
+    print(results.signal.round(4).to_string())
+    table = results.comparison(args.split)
+    print(table.round(4).to_string())
+    print(improvement_summary(table, results.methods, args.split))
+    for task, per in results.checkpoints.items():
+        for name, folder in per.items():
+            print(f"{task} {name}: {folder}")
+    return 0
