@@ -37,7 +37,7 @@ class Settings:
 
     task: str = "all"
     data_dir: str | None = None
-    scale: str = "default"
+    scale: str | None = None  # None: $LAMPKIT_SCALE, else "default" (see datasets.resolve_scale)
     seed: int = 0
     llm: str | None = None  # None: the embedded small T5; else a HF name or folder (google/flan-t5-xxl)
     encoder: str | None = None  # None: the embedded MiniLM; else e.g. facebook/contriever
@@ -46,6 +46,11 @@ class Settings:
     store: str | None = None  # feedback store file (default: in the artifact cache)
     show_progress: bool = True
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from .datasets import resolve_scale
+
+        object.__setattr__(self, "scale", resolve_scale(self.scale))
 
     @property
     def tasks(self) -> list[Task]:

@@ -67,11 +67,11 @@ SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")  # ids 0, 1, 2 as in T5
 class TrainConfig:
     """Hyperparameters of the embedded LLM (model shape, optimisation, prompt mix)."""
 
-    steps: int = 8000
+    steps: int = 1000
     batch_size: int = 16
-    data_seeds: tuple[int, ...] = tuple(range(1, 11))  # mini-LaMP builds to train on (not the eval seed)
+    data_seeds: tuple[int, ...] = (1, 2, 3, 4)  # mini-LaMP builds to train on (not the eval seed)
     lr: float = 2e-3
-    warmup_steps: int = 300
+    warmup_steps: int = 100
     weight_decay: float = 0.01
     clip_norm: float = 1.0
     vocab_size: int = 4000
@@ -90,9 +90,9 @@ class TrainConfig:
     k_max: int = 4
     strategy_weights: tuple[float, ...] = (0.15, 0.15, 0.15, 0.25, 0.30)  # in STRATEGIES order
     log_every: int = 100
-    eval_examples: int = 200  # dev inputs per task for the model card's metrics
+    eval_examples: int = 100  # dev inputs per task for the model card's metrics
     eval_beams: int = 4
-    threads: int = 2
+    threads: int = 1
 
     @classmethod
     def quick(cls) -> "TrainConfig":
