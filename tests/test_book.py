@@ -21,3 +21,9 @@ def test_retrieval_chapter_runs_with_a_local_llm(tmp_path, quick_llm):
         assert name in text
     assert "TqdmWarning" not in text
     assert "the condition" in text  # the retrieval-matters sentence is generated from the numbers
+
+
+def test_environment_chapter(tmp_path, quick_llm):
+    nb = run_chapter("09_environment", tmp_path, task="lamp2", scale="tiny", llm=quick_llm)
+    text = outputs_text(nb)
+    assert "fingerprint" in text and "torch" in text and "sha256:" in text
