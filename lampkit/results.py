@@ -20,7 +20,7 @@ from .significance import BASELINES, format_with_markers, markers
 from .tables import PAPER_COLUMN
 from .tasks import get_task
 
-__all__ = ["METHODS", "Table3", "table3", "relative_improvement", "average_relative_improvement",
+__all__ = ["METHODS", "Table3", "table3", "collect_predictions", "relative_improvement", "average_relative_improvement",
            "paper_values", "reading"]
 
 # the columns of the paper's Table 3, in its order
@@ -138,3 +138,38 @@ def reading(ours: Table3, paper: pd.DataFrame) -> str:
 def _beats_singles(values: pd.DataFrame, higher: pd.Series, row, selector: str, singles: Sequence[str]) -> bool:
     sign = 1.0 if higher[row] else -1.0
     return bool(sign * values.loc[row, selector] > max(sign * values.loc[row, m] for m in singles))
+
+
+def collect_predictions(baseline_feedback: Mapping[str, pd.DataFrame], selections: Mapping[str, object],
+                        examples: Mapping[str, Sequence]) -> tuple[dict[str, dict[str, list[str]]], dict[str, list[str]]]:
+    """Every method's outputs per task, in the order of ``examples[task]``, and the golds.
+
+    ``baseline_feedback``: pool feedback of the baselines (``experiment.run_baselines``) on the
+    evaluation split; ``selections``: ``rspg_run.Selection`` per task on the same split (its pool
+    gives the ROPG retrievers' outputs, its choices RSPG-Pre's and RSPG-Post's).
+    """
+    predictions: dict[str, dict[str, list[str]]] = {}
+    golds: dict[str, list[str]] = {}
+    for task, exs in examples.items():
+        ids = [str(ex.id) for ex in exs]
+        golds[task] = [ex.output or "" for ex in exs]
+        wide = baseline_feedback[task].pivot(index="example_id", columns="retriever", values="output").reindex(ids)
+        by_method = {m: list(wide[m]) for m in METHODS if m in wide.columns}
+        sel = selections.get(task)
+        if sel is not None:
+            sel_wide = sel.feedback.pivot(index="example_id", columns="retriever", values="output")
+            for name in ("ropg-rl", "ropg-kd"):
+                if name in sel_wide.columns:
+                    by_method[name] = list(sel_wide[name].reindex(ids))
+            order = list(dict.fromkeys(sel.feedback["example_id"]))
+            position = {example_id: i for i, example_id in enumerate(order)}
+            outputs = sel_wide.reindex(order)[sel.pool].to_numpy()
+            for mode in ("rspg-pre", "rspg-post"):
+                if mode in sel.choices:
+                    chosen = np.asarray(sel.choices[mode])
+                    by_method[mode] = [outputs[position[i], chosen[position[i]]] for i in ids]
+        missing = [m for m, outs in by_method.items() if any(not isinstance(o, str) for o in outs)]
+        if missing:
+            raise ValueError(f"{task}: no output for some inputs from {', '.join(missing)}")
+        predictions[task] = by_method
+    return predictions, golds

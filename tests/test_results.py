@@ -72,3 +72,26 @@ def test_reading_is_generated_from_the_numbers():
     # only on lamp7 is no personalization (0.449) above every single retriever (best: ropg-rl 0.448)
     assert "rspg-post beats every single retriever on 1 of 7 tasks (the paper: 6 of 7)" in reading(t2, paper)
     assert list(METHODS) == list(values.columns)
+
+
+def test_collect_predictions_aligns_every_method_by_input():
+    from types import SimpleNamespace
+
+    from lampkit.results import collect_predictions
+
+    exs = [SimpleNamespace(id="b", output="[1]"), SimpleNamespace(id="a", output="[2]")]
+    rows = []
+    for r, outs in {"none": ("n-a", "n-b"), "bm25": ("b-a", "b-b"), "recency": ("r-a", "r-b"),
+                    "dense": ("d-a", "d-b"), "rrf": ("f-a", "f-b")}.items():
+        rows += [{"example_id": "a", "retriever": r, "output": outs[0]}, {"example_id": "b", "retriever": r, "output": outs[1]}]
+    sel_rows = []
+    for r, outs in {"none": ("n-a", "n-b"), "ropg-rl": ("l-a", "l-b"), "ropg-kd": ("k-a", "k-b")}.items():
+        sel_rows += [{"example_id": "a", "retriever": r, "output": outs[0]}, {"example_id": "b", "retriever": r, "output": outs[1]}]
+    sel = SimpleNamespace(feedback=pd.DataFrame(sel_rows), pool=["none", "ropg-rl", "ropg-kd"],
+                          choices={"rspg-pre": np.array([2, 0]), "rspg-post": np.array([1, 1])})  # order a, b
+    preds, golds = collect_predictions({"lamp1": pd.DataFrame(rows)}, {"lamp1": sel}, {"lamp1": exs})
+    assert golds == {"lamp1": ["[1]", "[2]"]}
+    p = preds["lamp1"]
+    assert p["none"] == ["n-b", "n-a"] and p["rrf"] == ["f-b", "f-a"]
+    assert p["ropg-rl"] == ["l-b", "l-a"] and p["ropg-kd"] == ["k-b", "k-a"]
+    assert p["rspg-pre"] == ["n-b", "k-a"] and p["rspg-post"] == ["l-b", "l-a"]
