@@ -14,8 +14,13 @@ __all__ = ["main", "build_parser"]
 def _cmd_synth(args: argparse.Namespace) -> int:
     from . import synth
 
+    from .longform.synth import write_longform
+
     out = synth.write_mini_lamp(args.out, seed=args.seed, scale=args.scale, tasks=args.task)
     print(f"mini-LaMP (scale {args.scale}, seed {args.seed}) written to {out}")
+    if args.task == "all":  # the long-form task of Li et al. (chapter 07) beside the LaMP tasks
+        paths = write_longform(out, seed=args.seed, scale=args.scale)
+        print(f"long-form writing (Li et al.) written to {paths[0].parent}")
     return 0
 
 
@@ -157,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("shards", nargs="+", type=Path)
     p.add_argument("--into", required=True, type=Path)
     p.set_defaults(func=_cmd_merge)
+
+    # the later stages register their own subcommands: ropg (chapter 03), rspg (04-05), longform (07)
+    from .longform.experiment import add_cli as add_longform
+    from .ropg_run import add_cli as add_ropg
+    from .rspg_run import add_cli as add_rspg
+
+    for add in (add_ropg, add_rspg, add_longform):
+        add(sub)
     return parser
 
 
