@@ -16,7 +16,10 @@ the normalised rating score (worst - |y - y_hat|) / worst of :func:`lampkit.metr
 
 :func:`train_ropg` trains a copy of the initial encoder and saves it with ``save_pretrained``
 (safetensors) and its tokenizer, plus ``ropg.json`` (settings and training log), so that
-``Dense(CachedEncoder(load_encoder(folder)))`` ranks with it.
+``Dense(CachedEncoder(load_encoder(folder)))`` ranks with it. When only the top layers train,
+:class:`FrozenStates` lets ROPG-RL and ROPG-KD share the frozen lower layers' outputs during
+training, and :class:`SharedLowerEncoders` lets their checkpoints share the lower layers' pass
+when they embed profiles.
 """
 
 from __future__ import annotations
@@ -35,13 +38,14 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import Example, LampDataError
+from .embedding_cache import EmbeddingCache, embedding_key
 from .encoders import Encoder, _quiet_loading, default_device, load_encoder, mean_pool
 from .io import atomic_write_json
 from .tasks import Task, get_task
 
-__all__ = ["DEPTH", "METHODS", "FEEDBACK_SOURCE", "RopgConfig", "FeedbackRecord", "TrainableDense",
-           "feedback_records", "log_policy", "sample_items", "rl_reward", "rl_loss", "kd_target", "kd_loss",
-           "expected_reward", "lr_multiplier", "fit", "train_ropg"]
+__all__ = ["DEPTH", "METHODS", "FEEDBACK_SOURCE", "RopgConfig", "FeedbackRecord", "FrozenStates", "TrainableDense",
+           "SharedLowerEncoders", "feedback_records", "log_policy", "sample_items", "rl_reward", "rl_loss",
+           "kd_target", "kd_loss", "expected_reward", "lr_multiplier", "fit", "train_ropg"]
 
 DEPTH = 16  # l: the initial retriever's top items the policy ranges over
 METHODS = ("rl", "kd")
@@ -189,6 +193,27 @@ def _targets(records: Sequence[FeedbackRecord], depth: int,
 
 
 # ----- the trainable retriever -------------------------------------------------------------
+@dataclass
+class FrozenStates:
+    """Token ids and frozen lower-part outputs per text, shareable by several :class:`TrainableDense`.
+
+    The lower part of retrievers trained from one encoder with the same ``train_layers``,
+    ``max_length`` and device computes the same outputs: ROPG-RL and ROPG-KD of one task compute
+    them once. ``key`` is set by the first retriever that uses the object; another key raises.
+    """
+
+    key: tuple | None = None
+    tokens: dict[str, dict[str, list[int]]] = dataclasses.field(default_factory=dict)
+    states: dict[str, torch.Tensor] = dataclasses.field(default_factory=dict)
+
+    def bind(self, key: tuple) -> None:
+        if self.key is None:
+            self.key = key
+        elif self.key != key:
+            raise ValueError(f"frozen states of {self.key} cannot serve {key}: encoder, train_layers, "
+                             "max_length or device differ")
+
+
 def _run_layers(hidden: torch.Tensor, mask: torch.Tensor, layers: Sequence[torch.nn.Module]) -> torch.Tensor:
     """``hidden`` through transformer ``layers`` with an additive [B, 1, 1, T] padding mask."""
     bias = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
@@ -213,14 +238,15 @@ class TrainableDense(torch.nn.Module):
     """
 
     def __init__(self, model: torch.nn.Module, tokenizer: Any, train_layers: int | None = None,
-                 max_length: int = 512) -> None:
+                 max_length: int = 512, frozen: FrozenStates | None = None) -> None:
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.train_layers = train_layers
-        self._tokens: dict[str, dict[str, list[int]]] = {}
-        self._frozen: dict[str, torch.Tensor] = {}
+        frozen = frozen if frozen is not None else FrozenStates()
+        self._tokens = frozen.tokens
+        self._frozen = frozen.states
         if train_layers is not None:
             layers = self._layers()
             if not 1 <= train_layers <= len(layers):
@@ -231,10 +257,13 @@ class TrainableDense(torch.nn.Module):
 
     @classmethod
     def from_encoder(cls, encoder: Encoder | str | Path, train_layers: int | None = None,
-                     max_length: int = 512, device: str | torch.device | None = None) -> "TrainableDense":
+                     max_length: int = 512, device: str | torch.device | None = None,
+                     frozen: FrozenStates | None = None) -> "TrainableDense":
         """A trainable copy of ``encoder`` (an :class:`Encoder`, or a name/folder for ``load_encoder``).
 
         An :class:`Encoder` is deep-copied: training never changes the weights it serves.
+        ``frozen`` shares tokenized texts and frozen-part outputs with other retrievers trained
+        from the same encoder, ``train_layers``, ``max_length`` and device (checked).
         """
         device = torch.device(device or default_device())
         if isinstance(encoder, Encoder):
@@ -243,7 +272,9 @@ class TrainableDense(torch.nn.Module):
             encoder = load_encoder(str(encoder), device=str(device))
             model = encoder.model
         model.float()
-        return cls(model, encoder.tokenizer, train_layers, max_length)
+        if frozen is not None:
+            frozen.bind((encoder.model_id, train_layers, max_length, str(device)))
+        return cls(model, encoder.tokenizer, train_layers, max_length, frozen)
 
     def _layers(self) -> torch.nn.ModuleList:
         layers = getattr(getattr(self.model, "encoder", None), "layer", None)
@@ -350,6 +381,95 @@ class TrainableDense(torch.nn.Module):
             self.model.save_pretrained(folder)
             self.tokenizer.save_pretrained(folder)
         return folder
+
+
+class SharedLowerEncoders:
+    """Checkpoints trained from one encoder with the same frozen lower part, embedding texts together.
+
+    Each of ``encoders`` (loaded :class:`Encoder` s, e.g. ROPG-RL and ROPG-KD of one task) keeps
+    the initial encoder's embeddings and lower ``split`` layers (checked: the tensors must be
+    equal). The lower part then runs once per text for all of them and only the top layers run
+    per checkpoint, which gives each checkpoint its own embedding up to float rounding.
+    :meth:`member` is a text encoder (``model_id``, ``encode``) for one checkpoint: encoding
+    texts through it returns its embeddings and stores the other members' in ``cache``, where a
+    :class:`~lampkit.embedding_cache.CachedEncoder` over the same cache finds them.
+    """
+
+    def __init__(self, encoders: Sequence[Encoder], split: int, cache: EmbeddingCache) -> None:
+        if not encoders:
+            raise ValueError("no encoders to share")
+        self.encoders = list(encoders)
+        self.split = split
+        self.cache = cache
+        first = self.encoders[0].model
+        n_layers = len(first.encoder.layer)
+        if not 0 <= split <= n_layers:
+            raise ValueError(f"split must lie in [0, {n_layers}], got {split}")
+        lower = {k: v for k, v in first.state_dict().items() if self._is_lower(k)}
+        for enc in self.encoders[1:]:
+            theirs = enc.model.state_dict()
+            for name, tensor in lower.items():
+                if not torch.equal(theirs[name].to(tensor.device), tensor):
+                    raise ValueError(f"{enc.model_id} differs from {self.encoders[0].model_id} in the frozen "
+                                     f"part ({name}): it cannot share it")
+
+    def _is_lower(self, name: str) -> bool:
+        if name.startswith("embeddings."):
+            return True
+        prefix = "encoder.layer."
+        return name.startswith(prefix) and int(name[len(prefix):].split(".")[0]) < self.split
+
+    def member(self, index: int) -> "_SharedMember":
+        return _SharedMember(self, index)
+
+    def embed_all(self, texts: Sequence[str], batch_size: int = 64, max_length: int = 512,
+                  show_progress: bool = False) -> list[np.ndarray]:
+        """Embeddings [len(texts), dim] (float32) of ``texts`` for every member, in member order."""
+        base = self.encoders[0]
+        out = [np.zeros((len(texts), enc.dim), dtype=np.float32) for enc in self.encoders]
+        if not texts:
+            return out
+        encoded = base.tokenizer(list(texts), truncation=True, max_length=max_length, padding=False,
+                                 return_attention_mask=False)
+        names = [n for n in encoded.keys() if n != "attention_mask"]
+        rows = [{n: encoded[n][i] for n in names} for i in range(len(texts))]
+        order = sorted(range(len(texts)), key=lambda i: (-len(rows[i]["input_ids"]), i))
+        models = [enc.model.eval() for enc in self.encoders]
+        with torch.inference_mode():
+            starts = range(0, len(order), batch_size)
+            for start in tqdm(starts, desc="encoding", unit="batch", disable=not show_progress):
+                idx = order[start:start + batch_size]
+                batch = base._batch([rows[i] for i in idx])
+                hidden = models[0].embeddings(input_ids=batch["input_ids"],
+                                              token_type_ids=batch.get("token_type_ids"))
+                hidden = _run_layers(hidden, batch["attention_mask"], models[0].encoder.layer[:self.split])
+                for m, model in enumerate(models):
+                    top = _run_layers(hidden, batch["attention_mask"], model.encoder.layer[self.split:])
+                    out[m][idx] = mean_pool(top.float(), batch["attention_mask"]).cpu().numpy()
+        return out
+
+
+class _SharedMember:
+    """One checkpoint of a :class:`SharedLowerEncoders` as a text encoder."""
+
+    def __init__(self, family: SharedLowerEncoders, index: int) -> None:
+        self.family = family
+        self.index = index
+        self.model_id = family.encoders[index].model_id
+
+    def __repr__(self) -> str:
+        return f"SharedLowerEncoders.member({self.model_id!r}, split={self.family.split})"
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, max_length: int = 512,
+               show_progress: bool = False) -> np.ndarray:
+        """This checkpoint's embeddings of ``texts``; the other members' go to the family's cache."""
+        texts = list(texts)
+        embeddings = self.family.embed_all(texts, batch_size, max_length, show_progress)
+        for m, enc in enumerate(self.family.encoders):
+            if m != self.index:
+                self.family.cache.put_many({embedding_key(enc.model_id, max_length, t): v
+                                            for t, v in zip(texts, embeddings[m])})
+        return embeddings[self.index]
 
 
 # ----- training ----------------------------------------------------------------------------
@@ -498,7 +618,7 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
 
 def train_ropg(method: str, task: str | Task, examples: Sequence[Example], feedback_frame: pd.DataFrame,
                initial_encoder: Encoder | str | Path, config: RopgConfig | None, out_dir: str | Path,
-               show_progress: bool = True) -> Path:
+               show_progress: bool = True, frozen: FrozenStates | None = None) -> Path:
     """Train ROPG-``method`` (``"rl"`` or ``"kd"``) from ``initial_encoder`` and save it in ``out_dir``.
 
     ``feedback_frame`` is the :func:`~lampkit.feedback.item_feedback` frame of ``examples`` (its
@@ -506,7 +626,8 @@ def train_ropg(method: str, task: str | Task, examples: Sequence[Example], feedb
     and tokenizer (``load_encoder(out_dir)`` reads them) and ``ropg.json`` (method, task, initial
     encoder, settings, training log), written last. Everything runs under ``config.seed``
     (weights the initial folder lacks, e.g. an unused pooler, included): the same seed and
-    inputs give the same saved tensors on the same device.
+    inputs give the same saved tensors on the same device. ``frozen`` shares the frozen part's
+    outputs with another method's run (see :class:`FrozenStates`); it changes no result.
     """
     if method not in METHODS:
         raise ValueError(f"unknown ROPG method {method!r}; expected one of {METHODS}")
@@ -517,7 +638,8 @@ def train_ropg(method: str, task: str | Task, examples: Sequence[Example], feedb
     with _seeded(config.seed, config.deterministic, device):
         if not isinstance(initial_encoder, Encoder):
             initial_encoder = load_encoder(str(initial_encoder), device=str(device))
-        retriever = TrainableDense.from_encoder(initial_encoder, config.train_layers, config.max_length, device)
+        retriever = TrainableDense.from_encoder(initial_encoder, config.train_layers, config.max_length, device,
+                                                frozen)
         log = fit(method, retriever, records, config, show_progress)
     out = retriever.save(out_dir)
     atomic_write_json(out / "ropg.json", {

@@ -21,31 +21,35 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .cache import ArtifactCache
 from .data import Example
-from .embedding_cache import CachedEncoder
-from .encoders import default_device, load_encoder
-from .experiment import (Settings, get_encoder, get_llm, load_examples, metrics_by_retriever, run_pool)
+from .embedding_cache import CachedEncoder, EmbeddingCache, default_cache_path
+from .encoders import DEFAULT_ENCODER, default_device, load_encoder
+from .experiment import Settings, get_encoder, get_llm, load_examples, metrics_by_retriever, run_pool
 from .feedback import FEEDBACK_MODULES, FeedbackStore, example_key, item_feedback, llm_key
+from .paper import paper_table
 from .retrievers import Dense
-from .ropg import DEPTH, METHODS, RopgConfig, train_ropg
+from .ropg import METHODS, FrozenStates, RopgConfig, SharedLowerEncoders, train_ropg
+from .significance import p_value
+from .tables import PAPER_COLUMN
 from .tasks import Task, get_task
 from .winning import PER_EXAMPLE_COLUMN
 
 __all__ = ["BOOK_CONFIG", "BOOK_TRAIN_INPUTS", "ROPG_MODULES", "RopgSetup", "ropg_setup", "retriever_name",
-           "initial_retriever", "train_examples", "train_feedback", "feedback_signal", "checkpoint",
+           "initial_retriever", "train_examples", "train_feedback", "feedback_signal", "checkpoint", "checkpoints",
            "load_ropg", "ropg_retrievers", "RopgResults", "run_ropg", "comparison_table", "improvement_summary",
-           "changed_example", "changed_example_markdown", "curves_chart", "add_cli"]
+           "gains_beside_paper", "changed_example", "changed_example_markdown", "curves_chart", "add_cli", "cmd_ropg"]
 
-# The book's training settings: the paper's optimiser, warm-up and clipping; see chapter 03 for
-# why the learning rate, epochs, batch and trained layers differ from the paper's.
-BOOK_CONFIG = RopgConfig(epochs=10, batch_size=64, micro_batch_size=16, lr=1e-5, train_layers=1)
-BOOK_TRAIN_INPUTS: int | None = None  # None: every input of the train split
+# The book's training settings (chapter 03 states them): the paper's optimiser, warm-up and
+# clipping, but the top layer only, fewer inputs, epochs and a smaller batch, to fit two CPU
+# cores, and a larger learning rate for the fewer steps. RopgConfig() holds the paper's.
+BOOK_CONFIG = RopgConfig(epochs=3, batch_size=16, micro_batch_size=16, lr=1e-4, train_layers=1)
+BOOK_TRAIN_INPUTS: int | None = 100  # the first N inputs of the train split; None: all
 
 # code a checkpoint depends on: training, feedback (prompts, metrics), the encoder and this module
 ROPG_MODULES = ("lampkit.ropg", "lampkit.ropg_run", "lampkit.encoders", "lampkit.retrievers",
@@ -115,8 +119,8 @@ def feedback_signal(frame: pd.DataFrame) -> dict[str, float]:
 
     ``items``: items per input; ``top1``: EVAL with the initial top-1; ``mean``: EVAL of an
     item drawn uniformly; ``best``: EVAL of the best single item (what a perfect policy gets);
-    ``differing_share``: share of inputs whose items do not all give the same EVAL (the others
-    carry no signal: RL's reward and KD's gradient vanish on them).
+    ``differing_share``: share of inputs whose items do not all give the same EVAL. On the
+    others RL's reward is zero, and KD's target is uniform: they pull the policy towards it.
     """
     groups = frame.groupby("example_id", sort=False)["eval"]
     top1 = frame[frame["position"] == 0]["eval"]
@@ -133,11 +137,12 @@ def _digest(task: Task, examples: Sequence[Example]) -> str:
 
 
 def checkpoint(settings: Settings, task: str | Task, method: str, llm: Any = None,
-               cache: ArtifactCache | None = None) -> Path:
+               frozen: FrozenStates | None = None, cache: ArtifactCache | None = None) -> Path:
     """The folder of the ROPG-``method`` encoder for ``task``: trained on the first call, then loaded.
 
     The folder holds ``save_pretrained`` weights (safetensors), the tokenizer and ``ropg.json``
-    (settings and training log): ``load_encoder(folder)`` reads it as any encoder.
+    (settings and training log): ``load_encoder(folder)`` reads it as any encoder. ``frozen``
+    shares the frozen layers' outputs between the methods of one task (it changes no result).
     """
     t = get_task(task)
     retriever_name(method)
@@ -151,21 +156,43 @@ def checkpoint(settings: Settings, task: str | Task, method: str, llm: Any = Non
 
     def build(tmp: Path) -> None:
         frame = train_feedback(settings, t, llm, examples)
-        train_ropg(method, t, examples, frame, initial.encoder.encoder, config, tmp / "model",
-                   show_progress=settings.show_progress)
+        # loaded again under the training seed: weights a folder lacks get the same initialisation every run
+        train_ropg(method, t, examples, frame, settings.encoder or DEFAULT_ENCODER, config, tmp / "model",
+                   show_progress=settings.show_progress, frozen=frozen)
 
     return (cache or ArtifactCache()).get_or_build(STAGE, key, build, ROPG_MODULES) / "model"
 
 
-def load_ropg(folder: str | Path, method: str) -> Dense:
-    """A trained checkpoint as a pool retriever (``ropg-<method>``), behind the persistent embedding cache."""
-    return Dense(CachedEncoder(load_encoder(str(folder))), name=retriever_name(method))
+def load_ropg(folders: Mapping[str, str | Path]) -> list[Dense]:
+    """Trained checkpoints (method -> folder) as pool retrievers ``ropg-<method>``, in the mapping's order.
+
+    Each ranks like :class:`~lampkit.retrievers.Dense` over its own weights behind the persistent
+    embedding cache (``config`` names the weights' content). Checkpoints that trained the same top
+    layers of one initial encoder share the frozen lower layers' pass
+    (:class:`~lampkit.ropg.SharedLowerEncoders`).
+    """
+    cache = EmbeddingCache(default_cache_path())
+    encoders = [load_encoder(str(f)) for f in folders.values()]
+    trained = {json.loads((Path(f) / "ropg.json").read_text())["config"]["train_layers"] for f in folders.values()}
+    if len(encoders) > 1 and len(trained) == 1 and None not in trained:  # the same top N layers: BERT-like
+        family = SharedLowerEncoders(encoders, len(encoders[0].model.encoder.layer) - trained.pop(), cache)
+        text_encoders = [CachedEncoder(family.member(i), cache) for i in range(len(encoders))]
+    else:
+        text_encoders = [CachedEncoder(enc, cache) for enc in encoders]
+    return [Dense(enc, name=retriever_name(m)) for m, enc in zip(folders, text_encoders)]
+
+
+def checkpoints(settings: Settings, task: str | Task, methods: Sequence[str] = ("rl", "kd"),
+                llm: Any = None) -> dict[str, Path]:
+    """:func:`checkpoint` of each method (method -> folder); the methods share the frozen layers' pass."""
+    frozen = FrozenStates()
+    return {m: checkpoint(settings, task, m, llm, frozen) for m in methods}
 
 
 def ropg_retrievers(settings: Settings, task: str | Task, methods: Sequence[str] = ("rl", "kd"),
                     llm: Any = None) -> list[Dense]:
     """The ROPG retrievers of ``task`` (``ropg-rl``, ``ropg-kd``), trained once per settings and cached."""
-    return [load_ropg(checkpoint(settings, task, m, llm), m) for m in methods]
+    return load_ropg(checkpoints(settings, task, methods, llm))
 
 
 # ----- the experiment -----------------------------------------------------------------------
@@ -195,6 +222,19 @@ class RopgResults:
     def comparison(self, split: str = "dev") -> pd.DataFrame:
         return comparison_table(self.feedback, self.metrics, split, self.methods)
 
+    def changed_examples(self, split: str = "dev") -> dict[str, str]:
+        """Per task, markdown of the input where a ROPG retriever's new items gain most (:func:`changed_example`)."""
+        out = {}
+        for task, per in self.feedback.items():
+            found = [c for c in (changed_example(per[split], task, name) for name in self.methods) if c is not None]
+            if not found:
+                out[task] = f"**{task}**: no ROPG retriever changed the prompt items of any {split} input."
+                continue
+            eid = max(found, key=lambda c: c[1])[0]  # the first method's on a tie
+            example = next(ex for ex in self.examples[task][split] if str(ex.id) == eid)
+            out[task] = changed_example_markdown(per[split], example, task, self.retrievers)
+        return out
+
 
 def run_ropg(settings: Settings, methods: Sequence[str] = ("rl", "kd"), splits: Sequence[str] = ("dev",),
              llm: Any = None) -> RopgResults:
@@ -204,9 +244,10 @@ def run_ropg(settings: Settings, methods: Sequence[str] = ("rl", "kd"), splits: 
     for t in settings.tasks:
         task_llm = llm or get_llm(settings.llm, settings.beams, t)
         signal.append({"task": t.name, **feedback_signal(train_feedback(settings, t, task_llm))})
-        folders[t.name] = {retriever_name(m): checkpoint(settings, t, m, task_llm) for m in methods}
-        logs[t.name] = {n: json.loads((f / "ropg.json").read_text())["log"] for n, f in folders[t.name].items()}
-        pool = [initial_retriever(settings), *(load_ropg(f, m) for m, f in zip(methods, folders[t.name].values()))]
+        trained = checkpoints(settings, t, methods, task_llm)
+        folders[t.name] = {retriever_name(m): f for m, f in trained.items()}
+        logs[t.name] = {retriever_name(m): json.loads((f / "ropg.json").read_text())["log"] for m, f in trained.items()}
+        pool = [initial_retriever(settings), *load_ropg(trained)]
         feedback[t.name], metrics[t.name], examples[t.name] = {}, {}, {}
         for split in splits:
             exs = load_examples(settings, t, split)
@@ -225,40 +266,47 @@ def _changed_share(df: pd.DataFrame, name: str) -> float:
 
 
 def comparison_table(feedback: dict[str, dict[str, pd.DataFrame]], metrics: dict[str, dict[str, pd.DataFrame]],
-                     split: str, methods: Sequence[str]) -> pd.DataFrame:
+                     split: str, methods: Sequence[str], alpha: float = 0.05) -> pd.DataFrame:
     """Per task: the main metric of the initial retriever and of each ROPG retriever on ``split``.
 
     ``<name> gain`` is the difference to the initial retriever in the metric's better direction
-    (positive: ROPG is better, also for LaMP-3's MAE); ``<name> changed`` the share of inputs whose
-    prompt items differ from the initial retriever's; ``improved by`` the methods with a gain > 0.
+    (positive: ROPG is better, also for LaMP-3's MAE); ``<name> p`` the p-value of the metric's
+    paired test against the initial retriever (:func:`lampkit.significance.p_value`: McNemar for
+    accuracy, a paired t-test otherwise); ``<name> changed`` the share of inputs whose prompt items
+    differ from the initial retriever's; ``improved by`` the methods with a gain > 0, starred when
+    ``p < alpha``.
     """
     rows = []
     for task, per in metrics.items():
         t = get_task(task)
         m = per[split]
         sign = 1.0 if t.higher_is_better else -1.0
+        column = PER_EXAMPLE_COLUMN[t.main_metric]
+        scores = feedback[task][split].pivot(index="example_id", columns="retriever", values=column)
         row: dict[str, Any] = {"task": t.name, "metric": t.main_metric, "dense": float(m.loc["dense", t.main_metric])}
         improved = []
         for name in methods:
-            value = float(m.loc[name, t.main_metric])
-            row[name] = value
-            row[f"{name} gain"] = sign * (value - row["dense"])
+            row[name] = float(m.loc[name, t.main_metric])
+            row[f"{name} gain"] = sign * (row[name] - row["dense"])
+            row[f"{name} p"] = p_value({column: scores["dense"].to_numpy()}, {column: scores[name].to_numpy()},
+                                       t.main_metric)
             row[f"{name} changed"] = _changed_share(feedback[task][split], name)
             if row[f"{name} gain"] > 0:
-                improved.append(name)
+                improved.append(name + ("*" if row[f"{name} p"] < alpha else ""))
         row["improved by"] = ", ".join(improved) or "none"
         rows.append(row)
     return pd.DataFrame(rows).set_index("task")
 
 
-def improvement_summary(table: pd.DataFrame, methods: Sequence[str], split: str = "dev") -> str:
+def improvement_summary(table: pd.DataFrame, methods: Sequence[str], split: str = "dev", alpha: float = 0.05) -> str:
     """Sentences from a :func:`comparison_table`: how many tasks each method improves, and where none does."""
     n = len(table)
     gains = {name: table[f"{name} gain"] > 0 for name in methods}
     any_gain = np.logical_or.reduce([g.to_numpy() for g in gains.values()])
-    per_method = ", ".join(f"{name} on {int(g.sum())}" for name, g in gains.items())
+    per_method = ", ".join(f"{name} on {int(g.sum())}, {int((g & (table[f'{name} p'] < alpha)).sum())} of them "
+                           f"significantly" for name, g in gains.items())
     lines = [f"On the {split} split, at least one ROPG retriever beats the initial dense retriever's main metric "
-             f"on **{int(any_gain.sum())} of {n}** task(s) ({per_method})."]
+             f"on **{int(any_gain.sum())} of {n}** task(s) ({per_method}; p < {alpha:g}, starred in the table)."]
     for task, row in table[~any_gain].iterrows():
         values = ", ".join(f"{name} {row[name]:.4f}" for name in methods)
         lines.append(f"- **{task}** ({row['metric']}): no gain: dense {row['dense']:.4f}, {values}; the prompt "
@@ -267,11 +315,31 @@ def improvement_summary(table: pd.DataFrame, methods: Sequence[str], split: str 
     return "\n".join(lines)
 
 
-def changed_example(df: pd.DataFrame, task: str | Task, name: str) -> str | None:
-    """The input whose main metric gains most when ``name`` replaces the initial retriever's items.
+def gains_beside_paper(table: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """Each method's gain over the initial retriever (a :func:`comparison_table`) beside the paper's.
 
-    Only inputs whose prompt items changed count; ties go to the first input. None when no
-    input's items changed.
+    The paper's gain is its ROPG column minus its Contriever column in Table 3, on the same main
+    metric and in the same better direction; taken from :func:`lampkit.paper.paper_table`.
+    """
+    paper = paper_table("table3").set_index(["task", "metric"])
+    cols = {}
+    for name in methods:
+        ours, theirs = [], []
+        for task, row in table.iterrows():
+            sign = 1.0 if get_task(task).higher_is_better else -1.0
+            p = paper.loc[(task, row["metric"])]
+            ours.append(row[f"{name} gain"])
+            theirs.append(sign * (p[PAPER_COLUMN[name]] - p[PAPER_COLUMN["dense"]]))
+        cols[(f"{name} gain", "this build")] = ours
+        cols[(f"{name} gain", "paper")] = theirs
+    return pd.DataFrame(cols, index=table.index)
+
+
+def changed_example(df: pd.DataFrame, task: str | Task, name: str) -> tuple[str, float] | None:
+    """The input whose main metric gains most when ``name`` replaces the initial retriever's items, and the gain.
+
+    The gain is signed so that positive is better (also for LaMP-3's absolute error). Only inputs
+    whose prompt items changed count; ties go to the first input. None when no input's items changed.
     """
     t = get_task(task)
     column = PER_EXAMPLE_COLUMN[t.main_metric]
@@ -283,7 +351,8 @@ def changed_example(df: pd.DataFrame, task: str | Task, name: str) -> str | None
         return None
     gain = sign * (b[column].to_numpy(dtype=float) - a[column].to_numpy(dtype=float))
     gain = np.where(changed, gain, -np.inf)
-    return str(a.index[int(np.argmax(gain))])
+    best = int(np.argmax(gain))
+    return str(a.index[best]), float(gain[best])
 
 
 def changed_example_markdown(df: pd.DataFrame, example: Example, task: str | Task, names: Sequence[str]) -> str:
@@ -308,14 +377,15 @@ def curves_chart(curves: pd.DataFrame):
     long = curves.melt(id_vars=["task", "retriever", "step"], value_vars=["loss", "expected_reward"],
                        var_name="quantity", value_name="value")
     sns.set_theme(style="whitegrid", context="notebook")
-    grid = sns.relplot(data=long, x="step", y="value", hue="retriever", row="quantity", col="task", kind="line",
-                       height=2.4, aspect=1.1, facet_kws={"sharey": False, "sharex": False})
-    grid.set_titles("{col_name} | {row_name}")
+    grid = sns.relplot(data=long, x="step", y="value", hue="retriever", row="task", col="quantity", kind="line",
+                       height=2.0, aspect=2.2, facet_kws={"sharey": False, "sharex": False})
+    grid.set_titles("{row_name}: {col_name}")
+    grid.set_ylabels("")
     return grid
 
 
 # ----- command line -------------------------------------------------------------------------
-def _layers(value: str) -> int | None:
+def _int_or_all(value: str) -> int | None:
     return None if value == "all" else int(value)
 
 
@@ -333,10 +403,10 @@ def add_cli(sub: Any) -> None:
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--beams", type=int, default=4)
     p.add_argument("--store", type=Path, default=None, help="feedback store file (default: in the cache)")
-    p.add_argument("--train-inputs", type=int, default=BOOK_TRAIN_INPUTS,
-                   help="first N inputs of the train split (default: the book's)")
+    p.add_argument("--train-inputs", type=_int_or_all, default=BOOK_TRAIN_INPUTS,
+                   help="first N inputs of the train split, or 'all' (default: the book's)")
     p.add_argument("--epochs", type=int, default=BOOK_CONFIG.epochs)
-    p.add_argument("--train-layers", type=_layers, default=BOOK_CONFIG.train_layers,
+    p.add_argument("--train-layers", type=_int_or_all, default=BOOK_CONFIG.train_layers,
                    help="top transformer layers trained, or 'all' (the paper's setting)")
     p.add_argument("--lr", type=float, default=BOOK_CONFIG.lr)
     p.add_argument("--batch-size", type=int, default=BOOK_CONFIG.batch_size, help="inputs per optimizer step")

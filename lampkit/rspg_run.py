@@ -42,8 +42,9 @@ from .winning import main_matrix
 
 __all__ = ["MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts",
            "fit_selector", "qpp_selections", "run_selection", "run_rspg", "run_ablation", "table4",
-           "table4_with_paper", "end_to_end", "end_to_end_with_paper", "selection_summary", "table5",
-           "table5_paper", "table5_with_paper", "oracle_share", "oracle_gap", "oracle_gap_summary", "add_cli"]
+           "table4_with_paper", "end_to_end", "end_to_end_with_paper", "comparison", "selection_summary",
+           "loss_table", "config_summary", "table5", "table5_paper", "table5_with_paper", "oracle_share",
+           "oracle_gap", "oracle_gap_summary", "ablation_summary", "bound_checks", "add_cli", "rspg_cli"]
 
 MODES = ("pre", "post")
 QPP_METHODS = ("wig", "nqc", "sigma_max", "sigma_x")
@@ -59,15 +60,16 @@ ORACLES = ("oracle-upper", "oracle-lower")
 class RspgConfig:
     """Settings of the selectors and the QPP baselines.
 
-    The defaults fit a CPU budget: a frozen encoder (``trainable_layers=0``: the embedded MiniLM's
-    mean-pooled embedding of the first ``max_length`` tokens of each text, computed once and kept
-    in the embedding cache) under a linear layer trained with Adam at ``lr`` for ``epochs``.
-    :meth:`paper` gives the paper's selector. ``qpp_k`` is the depth of WIG and NQC, ``qpp_x`` the
-    fraction of sigma_x%.
+    The defaults fit a CPU budget: a frozen encoder (``trainable_layers=0``), the embedded MiniLM
+    cut to its bottom ``encoder_layers`` transformer layer(s), whose mean-pooled embedding of the
+    first ``max_length`` tokens of each text is computed once and kept in the embedding cache,
+    under a linear layer trained with Adam at ``lr`` for ``epochs``. :meth:`paper` gives the
+    paper's selector. ``qpp_k`` is the depth of WIG and NQC, ``qpp_x`` the fraction of sigma_x%.
     """
 
     encoder: str | None = None
-    max_length: int = 128
+    encoder_layers: int | None = 1
+    max_length: int = 64
     trainable_layers: int | None = 0
     epochs: int = 20
     lr: float = 1e-3
@@ -79,8 +81,8 @@ class RspgConfig:
     @classmethod
     def paper(cls, **changes) -> "RspgConfig":
         """Longformer-base over 1024 tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs (SPEC section 6)."""
-        settings = {"encoder": "allenai/longformer-base-4096", "max_length": 1024, "trainable_layers": None,
-                    "lr": 1e-5}
+        settings = {"encoder": "allenai/longformer-base-4096", "encoder_layers": None, "max_length": 1024,
+                    "trainable_layers": None, "lr": 1e-5}
         return cls(**{**settings, **changes})
 
     def training(self) -> dict[str, object]:
@@ -129,7 +131,7 @@ def fit_selector(texts: Sequence[Sequence[str]], evals: np.ndarray, config: Rspg
     def build(folder) -> None:
         selector = train_selector(texts, evals, config.encoder, epochs=config.epochs, lr=config.lr,
                                   batch_size=config.batch_size, max_length=config.max_length, seed=config.seed,
-                                  trainable_layers=config.trainable_layers,
+                                  trainable_layers=config.trainable_layers, encoder_layers=config.encoder_layers,
                                   cache=EmbeddingCache(default_cache_path()), show_progress=show_progress)
         selector.save_pretrained(folder)
 
@@ -306,23 +308,78 @@ def end_to_end_with_paper(results: Mapping[str, Selection], ours_label: str = "t
     return pd.DataFrame(cols)
 
 
+def comparison(results: Mapping[str, Selection]) -> pd.DataFrame:
+    """Per task, success rate (``_rate``) and main metric (``_value``) of the selectors, the best QPP
+    baseline (by success rate), the best single retriever and the oracle; ``rspg_beats_qpp`` when
+    a selector's success rate exceeds the best QPP's, ``rspg_beats_single`` when a selector's
+    main metric is better than the best single retriever's."""
+    rows = []
+    for task, sel in results.items():
+        rates, metrics = sel.success_rates(), sel.metrics()
+        main = get_task(task).main_metric
+        sign = 1.0 if sel.higher_is_better else -1.0
+        qpp = max(QPP_METHODS, key=lambda m: rates[m])
+        picks = {"best_qpp": qpp, "best_single": sel.best_single(), "oracle": "oracle-upper",
+                 **{_column(m): m for m in SELECTORS if m in rates}}
+        row = {"task": task, "metric": main, "best_qpp": qpp, "best_single": sel.best_single()}
+        for label, method in picks.items():
+            row[f"{label}_rate"] = rates[method]
+            row[f"{label}_value"] = float(metrics.loc[method, main])
+        found = [_column(m) for m in SELECTORS if m in rates]
+        row["rspg_beats_qpp"] = bool(found) and max(row[f"{c}_rate"] for c in found) > row["best_qpp_rate"]
+        row["rspg_beats_single"] = bool(found) and max(sign * row[f"{c}_value"] for c in found) > \
+            sign * row["best_single_value"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("task")
+
+
 def selection_summary(results: Mapping[str, Selection]) -> str:
     """A sentence per task on how the selectors fare against the QPP baselines and the best single retriever."""
     lines = []
-    for task, sel in results.items():
-        rates = sel.success_rates()
-        metrics = sel.metrics()
-        main = get_task(task).main_metric
-        best = sel.best_single()
-        qpp = max(QPP_METHODS, key=lambda m: rates[m])
-        parts = [f"{m.upper()} {100 * rates[m]:.1f}%" for m in SELECTORS if m in rates]
-        ends = [f"{m.upper()} {metrics.loc[m, main]:.3f}" for m in SELECTORS if m in rates]
+    for task, row in comparison(results).iterrows():
+        found = [m for m in SELECTORS if f"{_column(m)}_rate" in row and not pd.isna(row[f"{_column(m)}_rate"])]
+        rates = ", ".join(f"{m.upper()} {100 * row[f'{_column(m)}_rate']:.1f}%" for m in found)
+        values = ", ".join(f"{m.upper()} {row[f'{_column(m)}_value']:.3f}" for m in found)
         lines.append(
-            f"- **{task}**: success rate {', '.join(parts)}; best QPP baseline ({qpp}) {100 * rates[qpp]:.1f}%; "
-            f"always {best} (the best single retriever) {100 * rates[best]:.1f}%. End to end ({main}): "
-            f"{', '.join(ends)}; {qpp} {metrics.loc[qpp, main]:.3f}; {best} {metrics.loc[best, main]:.3f}; "
-            f"oracle {metrics.loc['oracle-upper', main]:.3f}.")
+            f"- **{task}**: success rate {rates}; best QPP baseline ({row['best_qpp']}) "
+            f"{100 * row['best_qpp_rate']:.1f}%; always {row['best_single']} (the best single retriever) "
+            f"{100 * row['best_single_rate']:.1f}%. End to end ({row['metric']}): {values}; {row['best_qpp']} "
+            f"{row['best_qpp_value']:.3f}; {row['best_single']} {row['best_single_value']:.3f}; oracle "
+            f"{row['oracle_value']:.3f}.")
     return "\n".join(lines)
+
+
+def loss_table(results: Mapping[str, Selection]) -> pd.DataFrame:
+    """The selectors' mean training loss (KL) at the first and the last epoch, per task and mode."""
+    rows = [{"task": task, "mode": mode, "epochs": len(h), "first": h[0], "last": h[-1]}
+            for task, sel in results.items() for mode, h in sel.history.items()]
+    return pd.DataFrame(rows).set_index(["task", "mode"])
+
+
+def config_summary(config: RspgConfig, results: Mapping[str, object] | None = None) -> str:
+    """The selector and QPP settings of a run, in words, with the pool(s) of ``results`` (task ->
+    :class:`Selection`, or pool -> task -> :class:`Selection`) when given."""
+    encoder = config.encoder or "the embedded MiniLM (all-MiniLM-L6-v2)"
+    if config.encoder_layers is not None:
+        encoder += f" cut to its bottom {config.encoder_layers} transformer layer(s)"
+    if config.trainable_layers == 0:
+        trained = "frozen; the linear layer alone trains on its mean-pooled embeddings, computed once per text"
+    elif config.trainable_layers is None:
+        trained = "fully fine-tuned with the linear layer"
+    else:
+        trained = f"its top {config.trainable_layers} layer(s) fine-tuned with the linear layer"
+    return (f"Selector: {encoder}, first {config.max_length} tokens of each text, {trained}; Adam, learning "
+            f"rate {config.lr:g}, {config.epochs} epochs, batches of {config.batch_size} inputs, seed "
+            f"{config.seed}. QPP: WIG and NQC over the top {config.qpp_k} scores, sigma_x% with "
+            f"x = {100 * config.qpp_x:g}%." + (_pools(results) if results else ""))
+
+
+def _pools(results: Mapping[str, object]) -> str:
+    first = next(iter(results.values()))
+    if isinstance(first, Selection):
+        return " Pool: " + ", ".join(first.pool) + "."
+    return " Pools: " + "; ".join(f"{label}: " + ", ".join(next(iter(per_task.values())).pool)
+                                  for label, per_task in results.items()) + "."
 
 
 # ----- Table 5: oracle bounds and the ablation --------------------------------------------------
@@ -356,12 +413,15 @@ def table5_paper() -> pd.DataFrame:
 
 def table5_with_paper(results: Mapping[str, Mapping[str, Selection]], ours_label: str = "this build",
                       paper_label: str = "paper") -> pd.DataFrame:
-    """:func:`table5` beside the paper's numbers (the paper's ablation columns are not copied: blank)."""
+    """:func:`table5` beside the paper's numbers (the paper's ablation columns are not copied: blank),
+    then this build's best single retriever and its main metric."""
     ours = table5(results)
     columns = [c for c in ours.columns if c not in ("metric", "best_single", "best_single_value")]
     paper = table5_paper().reindex(columns=["metric", *columns])
     out = side_by_side(ours.reset_index(), paper.reset_index(), "task", columns, ours_label, paper_label)
     out.insert(0, ("metric", ""), ours["metric"])
+    out[("best single retriever", ours_label)] = ours["best_single"]
+    out[("best single value", ours_label)] = ours["best_single_value"]
     return out
 
 
@@ -377,16 +437,18 @@ def oracle_share(value: float, upper: float, higher_is_better: bool = True) -> f
 
 def oracle_gap(table: pd.DataFrame) -> pd.DataFrame:
     """Per task of a Table 5 frame (:func:`table5` or :func:`table5_paper`): the better of RSPG-Pre and
-    RSPG-Post, its main metric, the oracle upper bound and :func:`oracle_share`."""
+    RSPG-Post (of the full pool when the frame has it), its main metric, the oracle upper bound and
+    :func:`oracle_share`."""
+    suffix = next((s for s in POOL_LABELS.values() if any(_column(m) + s in table.columns for m in SELECTORS)), "")
     rows = []
     for task, row in table.iterrows():
         higher = get_task(task).metric_higher_is_better(row["metric"])
         sign = 1.0 if higher else -1.0
-        found = [m for m in SELECTORS if not pd.isna(row.get(_column(m), math.nan))]
+        found = [m for m in SELECTORS if not pd.isna(row.get(_column(m) + suffix, math.nan))]
         if not found:
             continue
-        best = max(found, key=lambda m: sign * row[_column(m)])
-        value, upper = float(row[_column(best)]), float(row["oracle_upper"])
+        best = max(found, key=lambda m: sign * row[_column(m) + suffix])
+        value, upper = float(row[_column(best) + suffix]), float(row["oracle_upper"])
         rows.append({"task": task, "metric": row["metric"], "selector": best, "value": value, "oracle_upper": upper,
                      "share": oracle_share(value, upper, higher)})
     return pd.DataFrame(rows).set_index("task")
@@ -405,6 +467,39 @@ def oracle_gap_summary(ours: pd.DataFrame, paper: pd.DataFrame | None = None) ->
                      f"{p['oracle_upper']:.3f})")
         lines.append(text + ".")
     return "\n".join(lines)
+
+
+def ablation_summary(table: pd.DataFrame) -> str:
+    """A sentence per task of a :func:`table5` frame on what removing ROPG from the pool changes."""
+    lines = []
+    for task, row in table.iterrows():
+        parts = []
+        for m in SELECTORS:
+            with_, without = row.get(_column(m), math.nan), row.get(_column(m) + "_no_ropg", math.nan)
+            if not (pd.isna(with_) or pd.isna(without)):
+                parts.append(f"{m.upper()} {with_:.3f} with ROPG, {without:.3f} without ({without - with_:+.3f})")
+        if parts:
+            lines.append(f"- **{task}** ({row['metric']}): " + "; ".join(parts) + ".")
+    return "\n".join(lines) or "Only one pool was run: no ablation to compare."
+
+
+def bound_checks(results: Mapping[str, Mapping[str, Selection]]) -> pd.DataFrame:
+    """Per pool and task: does every retriever lie between the oracle bounds (per input and on
+    average), does the oracle's choice succeed on every input, and do all of these hold?"""
+    rows = []
+    for label, per_task in results.items():
+        for task, sel in per_task.items():
+            lower, upper = sel.bounds()
+            sign = 1.0 if sel.higher_is_better else -1.0
+            m, low, up = sign * sel.matrix, sign * lower, sign * upper
+            means = m.mean(axis=0)
+            rows.append({"pool": label, "task": task,
+                         "between per input": bool(np.all(low[:, None] <= m) and np.all(m <= up[:, None])),
+                         "between on average": bool(np.all(low.mean() <= means) and np.all(means <= up.mean())),
+                         "oracle success rate": sel.success_rates()["oracle-upper"]})
+            rows[-1]["holds"] = rows[-1]["between per input"] and rows[-1]["between on average"] and \
+                rows[-1]["oracle success rate"] == 1.0
+    return pd.DataFrame(rows).set_index(["pool", "task"])
 
 
 # ----- command line --------------------------------------------------------------------------
@@ -429,6 +524,8 @@ def add_cli(sub) -> None:
     d = RspgConfig()
     p.add_argument("--selector-encoder", default=d.encoder,
                    help="selector's encoder (default: the embedded MiniLM; the paper: allenai/longformer-base-4096)")
+    p.add_argument("--encoder-layers", type=_layers, default=d.encoder_layers,
+                   help="bottom transformer layers of the selector's encoder kept: N or all (default: 1)")
     p.add_argument("--max-length", type=int, default=d.max_length, help="selector input tokens")
     p.add_argument("--trainable-layers", type=_layers, default=d.trainable_layers,
                    help="top encoder layers trained: 0 = frozen encoder (default), N, or all")
@@ -444,9 +541,9 @@ def rspg_cli(args: argparse.Namespace) -> int:
     """``lampkit rspg``: Table 4 (success rates), the end-to-end metrics and the oracle bounds, printed."""
     settings = Settings(task=args.task, data_dir=args.data_dir, scale=args.scale, seed=args.seed, llm=args.llm,
                         encoder=args.encoder, k=args.k, beams=args.beams, store=args.store)
-    config = RspgConfig(encoder=args.selector_encoder, max_length=args.max_length,
-                        trainable_layers=args.trainable_layers, epochs=args.epochs, lr=args.lr,
-                        batch_size=args.batch_size, qpp_k=args.qpp_k, qpp_x=args.qpp_x)
+    config = RspgConfig(encoder=args.selector_encoder, encoder_layers=args.encoder_layers,
+                        max_length=args.max_length, trainable_layers=args.trainable_layers, epochs=args.epochs,
+                        lr=args.lr, batch_size=args.batch_size, qpp_k=args.qpp_k, qpp_x=args.qpp_x)
     modes = MODES if args.mode == "both" else (args.mode,)
     results = run_rspg(settings, config, args.eval_split, with_ropg=not args.without_ropg, modes=modes)
     keep = [c for c in TABLE4_COLUMNS if not c.startswith("rspg_") or c.removeprefix("rspg_") in modes]

@@ -17,8 +17,9 @@ inputs x retrievers matrix of the main metric (:func:`lampkit.winning.main_matri
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple, Sequence, TypeVar
+from typing import Iterator, NamedTuple, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ from .io import atomic_write_bytes, atomic_write_json
 from .winning import winners
 
 __all__ = ["OracleBounds", "oracle_bounds", "oracle_choices", "success_rate", "target_distribution", "kl_loss",
-           "post_text", "Selector", "train_selector", "predict"]
+           "post_text", "keep_bottom_layers", "Selector", "train_selector", "predict"]
 
 _HEAD_FILE = "head.safetensors"
 _CONFIG_FILE = "selector.json"
@@ -114,7 +115,8 @@ def post_text(prompt: str, output: str, tokenizer, max_length: int) -> str:
     over = n_tokens(text) - limit
     if over <= 0:
         return text
-    ends = [end for _, end in tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
+    spans = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    ends = [end for _, end in spans]
     for keep in range(len(ends) - over, 0, -1):
         text = f"{prompt[:ends[keep - 1]]} {output}"
         if n_tokens(text) <= limit:
@@ -124,11 +126,26 @@ def post_text(prompt: str, output: str, tokenizer, max_length: int) -> str:
 
 def _transformer_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
     """The stack of transformer layers: the first ModuleList as long as ``config.num_hidden_layers``."""
+    return model.get_submodule(_layers_name(model))
+
+
+def _layers_name(model: torch.nn.Module) -> str:
     n = int(model.config.num_hidden_layers)
-    for _, module in model.named_modules():
+    for name, module in model.named_modules():
         if isinstance(module, torch.nn.ModuleList) and len(module) == n:
-            return module
+            return name
     raise ValueError(f"no list of {n} transformer layers found in {type(model).__name__}")
+
+
+def keep_bottom_layers(model: torch.nn.Module, n: int) -> None:
+    """Cut ``model`` to its embeddings and its bottom ``n`` transformer layers, in place (a shallower encoder)."""
+    name = _layers_name(model)
+    layers = model.get_submodule(name)
+    if not 0 <= n <= len(layers):
+        raise ValueError(f"layers must lie in [0, {len(layers)}], got {n}")
+    parent, _, attr = name.rpartition(".")
+    setattr(model.get_submodule(parent), attr, torch.nn.ModuleList(list(layers)[:n]))
+    model.config.num_hidden_layers = n
 
 
 class Selector(torch.nn.Module):
@@ -139,17 +156,18 @@ class Selector(torch.nn.Module):
     encoder's positions. ``history`` holds the mean training loss of each epoch. A ``frozen``
     selector never changes its encoder: it embeds texts in eval mode (as
     :meth:`lampkit.encoders.Encoder.encode`) and saves only its head and the encoder's name and
-    identity (``encoder_source``, ``encoder_id``).
+    identity (``encoder_source``, ``encoder_layers``, ``encoder_id``).
     """
 
     def __init__(self, encoder: torch.nn.Module, tokenizer, max_length: int = 512, encoder_source: str | None = None,
-                 encoder_id: str = "", frozen: bool = False) -> None:
+                 encoder_id: str = "", frozen: bool = False, encoder_layers: int | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.encoder_source = encoder_source
         self.encoder_id = encoder_id
+        self.encoder_layers = encoder_layers
         self.frozen = frozen
         self.head = torch.nn.Linear(int(encoder.config.hidden_size), 1)
         self.history: list[float] = []
@@ -158,13 +176,19 @@ class Selector(torch.nn.Module):
 
     @classmethod
     def from_encoder(cls, name_or_path: str | None = None, max_length: int = 512, device: str | None = None,
-                     frozen: bool = False) -> "Selector":
-        """A new selector on the encoder ``name_or_path`` (see :func:`lampkit.encoders.load_encoder`).
+                     frozen: bool = False, encoder_layers: int | None = None) -> "Selector":
+        """A new selector on the encoder ``name_or_path`` (see :func:`lampkit.encoders.load_encoder`),
+        cut to its bottom ``encoder_layers`` transformer layers unless None.
 
         The head starts from torch's default initialisation: seed torch first for a repeatable one.
         """
         enc = load_encoder(name_or_path, device=device)
-        return cls(enc.model, enc.tokenizer, max_length, name_or_path, enc.model_id, frozen).to(enc.device)
+        model_id = enc.model_id
+        if encoder_layers is not None:
+            keep_bottom_layers(enc.model, encoder_layers)
+            model_id = f"{model_id}+layers:{encoder_layers}"
+        return cls(enc.model, enc.tokenizer, max_length, name_or_path, model_id, frozen,
+                   encoder_layers).to(enc.device)
 
     @property
     def device(self) -> torch.device:
@@ -204,6 +228,7 @@ class Selector(torch.nn.Module):
         atomic_write_json(folder / _CONFIG_FILE, {
             "max_length": self.max_length, "pooling": "mean", "frozen": self.frozen,
             "encoder": self.encoder_source if self.frozen else None,
+            "encoder_layers": self.encoder_layers if self.frozen else None,
             "encoder_id": self.encoder_id if self.frozen else None, "history": self.history}, indent=2)
         return folder
 
@@ -219,7 +244,8 @@ class Selector(torch.nn.Module):
         config = json.loads((folder / _CONFIG_FILE).read_text(encoding="utf-8"))
         frozen = bool(config.get("frozen", False))
         source = config["encoder"] if frozen else str(folder / _ENCODER_DIR)
-        selector = cls.from_encoder(source, max_length=int(config["max_length"]), device=device, frozen=frozen)
+        selector = cls.from_encoder(source, max_length=int(config["max_length"]), device=device, frozen=frozen,
+                                    encoder_layers=config.get("encoder_layers"))
         if frozen and selector.encoder_id != config["encoder_id"]:
             raise ValueError(f"{folder / _CONFIG_FILE}: field 'encoder_id': the selector was trained on "
                              f"{config['encoder_id']}, but {source!r} is now {selector.encoder_id}")
@@ -242,8 +268,9 @@ def _pool_size(texts: Sequence[Sequence[str]]) -> int:
 def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
                    encoder_name_or_path: str | None = None, epochs: int = 20, lr: float = 1e-5,
                    batch_size: int = 8, max_length: int = 512, seed: int = 0,
-                   trainable_layers: int | None = None, device: str | None = None,
-                   cache: EmbeddingCache | None = None, show_progress: bool = False) -> Selector:
+                   trainable_layers: int | None = None, encoder_layers: int | None = None,
+                   device: str | None = None, cache: EmbeddingCache | None = None,
+                   show_progress: bool = False) -> Selector:
     """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; SPEC section 6).
 
     ``train_texts`` holds per input one text per retriever (the prompt for RSPG-Pre,
@@ -251,7 +278,8 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     ``trainable_layers`` = N trains only the top N transformer layers and the head (the rest
     frozen); None trains everything; 0 gives a frozen selector: every distinct text is embedded
     once in eval mode (read from and stored in ``cache`` when given) and the head alone trains
-    on those embeddings. With the same ``seed`` (head initialisation, dropout and the shuffled
+    on those embeddings. ``encoder_layers`` = M keeps only the encoder's bottom M transformer
+    layers (None: all). With the same ``seed`` (head initialisation, dropout and the shuffled
     order of inputs per epoch) the same data gives the same weights on the same device.
     Returns the selector in eval mode.
     """
@@ -263,7 +291,7 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
         raise ValueError("epochs and batch_size must be at least 1")
     torch.manual_seed(seed)
     selector = Selector.from_encoder(encoder_name_or_path, max_length=max_length, device=device or default_device(),
-                                     frozen=trainable_layers == 0)
+                                     frozen=trainable_layers == 0, encoder_layers=encoder_layers)
     if trainable_layers:
         layers = _transformer_layers(selector.encoder)
         if not 0 <= trainable_layers <= len(layers):
@@ -289,21 +317,34 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     n_batches = -(-len(train_texts) // batch_size)
     bar = tqdm(total=epochs * n_batches, desc="RSPG", unit="batch", disable=not show_progress)
     selector.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(train_texts), generator=order_rng).tolist()
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            loss = kl_loss(logits(idx), target[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(idx)
-            bar.update(1)
-        selector.history.append(total / len(order))
-        bar.set_postfix(loss=f"{selector.history[-1]:.4f}")
+    # a frozen selector's steps are a few tiny tensors: one thread runs them fastest (far faster on a busy CPU)
+    with _threads(1 if selector.frozen and selector.device.type == "cpu" else torch.get_num_threads()):
+        for _ in range(epochs):
+            order = torch.randperm(len(train_texts), generator=order_rng).tolist()
+            total = 0.0
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                loss = kl_loss(logits(idx), target[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(idx)
+                bar.update(1)
+            selector.history.append(total / len(order))
+            bar.set_postfix(loss=f"{selector.history[-1]:.4f}")
     bar.close()
     return selector.eval()
+
+
+@contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` inside the block, restored after it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def predict(selector: Selector, texts: Sequence[Sequence[str]], batch_size: int = 16,

@@ -15,11 +15,20 @@ from lampkit.embedding_cache import CachedEncoder, EmbeddingCache
 from lampkit.encoders import load_encoder
 from lampkit.feedback import FeedbackStore, item_feedback
 from lampkit.retrievers.dense import Dense
-from lampkit.ropg import (RopgConfig, TrainableDense, feedback_records, kd_loss, kd_target, log_policy,
-                          lr_multiplier, rl_loss, rl_reward, sample_items, train_ropg)
+from lampkit.ropg import (FrozenStates, RopgConfig, SharedLowerEncoders, TrainableDense, feedback_records, kd_loss,
+                          kd_target, log_policy, lr_multiplier, rl_loss, rl_reward, sample_items, train_ropg)
 from lampkit.tasks import get_task
 
 from fakes import FakeLLM, lamp2_examples
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: one thread is faster than two (no OpenMP hand-offs), and far faster on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _softmax(xs):
@@ -253,3 +262,49 @@ def test_train_ropg_rejects_an_unknown_method(tiny_encoder_dir, lamp2_feedback, 
     examples, frame = lamp2_feedback
     with pytest.raises(ValueError, match="method"):
         train_ropg("ppo", "lamp2", examples, frame, str(tiny_encoder_dir), _config(), tmp_path)
+
+
+# ----- sharing the frozen part -------------------------------------------------------------
+def test_shared_frozen_states_change_no_result(tiny_encoder_dir, lamp2_feedback, tmp_path):
+    examples, frame = lamp2_feedback
+    config = _config(train_layers=1, seed=3)
+    alone = train_ropg("kd", "lamp2", examples, frame, str(tiny_encoder_dir), config, tmp_path / "alone",
+                       show_progress=False)
+    frozen = FrozenStates()
+    train_ropg("rl", "lamp2", examples, frame, str(tiny_encoder_dir), config, tmp_path / "rl", show_progress=False,
+               frozen=frozen)
+    n_states = len(frozen.states)
+    assert n_states > 0 and frozen.key[1:3] == (1, config.max_length)
+    shared = train_ropg("kd", "lamp2", examples, frame, str(tiny_encoder_dir), config, tmp_path / "kd",
+                        show_progress=False, frozen=frozen)
+    assert len(frozen.states) == n_states  # the second method computed nothing new
+    assert (shared / "model.safetensors").read_bytes() == (alone / "model.safetensors").read_bytes()
+    with pytest.raises(ValueError, match="frozen states"):
+        TrainableDense.from_encoder(str(tiny_encoder_dir), train_layers=2, max_length=config.max_length,
+                                    device="cpu", frozen=frozen)
+
+
+def test_shared_lower_encoders_embed_like_each_checkpoint(tiny_encoder_dir, lamp2_feedback, tmp_path):
+    examples, frame = lamp2_feedback
+    outs = [train_ropg(m, "lamp2", examples, frame, str(tiny_encoder_dir), _config(train_layers=1, lr=1e-2),
+                       tmp_path / m, show_progress=False) for m in ("rl", "kd")]
+    encoders = [load_encoder(str(o), device="cpu") for o in outs]
+    texts = TEXTS + [TEXTS[0]]
+    plain = [enc.encode(texts) for enc in encoders]
+    assert not np.allclose(plain[0], plain[1])  # two different checkpoints
+    cache = EmbeddingCache()
+    family = SharedLowerEncoders(encoders, split=1, cache=cache)
+    for i in (0, 1):
+        np.testing.assert_allclose(family.member(i).encode(texts), plain[i], rtol=1e-5, atol=1e-6)
+    # encoding through member 0 stored member 1's embeddings, found by a cached encoder over member 1
+    cache = EmbeddingCache()
+    family = SharedLowerEncoders(encoders, split=1, cache=cache)
+    CachedEncoder(family.member(0), cache).encode(texts)
+    second = CachedEncoder(family.member(1), cache)
+    np.testing.assert_allclose(second.encode(texts), plain[1], rtol=1e-5, atol=1e-6)
+    assert second.n_encoded == 0
+    # all layers trained: the lower layer differs, nothing to share
+    full = train_ropg("kd", "lamp2", examples, frame, str(tiny_encoder_dir), _config(lr=1e-2), tmp_path / "full",
+                      show_progress=False)
+    with pytest.raises(ValueError, match="frozen part"):
+        SharedLowerEncoders([encoders[0], load_encoder(str(full), device="cpu")], split=1, cache=EmbeddingCache())

@@ -1,13 +1,16 @@
-"""RSPG pieces: oracle bounds, success rate, the KL target and loss, and a tiny trained selector."""
+"""RSPG pieces: oracle bounds, success rate, the KL target and loss, RSPG-Post's text, tiny trained selectors."""
 
+import json
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from lampkit.selection import (Selector, kl_loss, oracle_bounds, predict, success_rate, target_distribution,
-                               train_selector)
+from lampkit.embedding_cache import EmbeddingCache
+from lampkit.encoders import load_encoder
+from lampkit.selection import (Selector, keep_bottom_layers, kl_loss, oracle_bounds, oracle_choices, post_text,
+                               predict, success_rate, target_distribution, train_selector)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,6 +46,19 @@ def test_oracle_bounds_enclose_every_retriever(higher):
         assert np.all(sign * lower <= sign * col) and np.all(sign * col <= sign * upper)
     # the bounds are attained by some retriever on every input
     assert np.all((m == lower[:, None]).any(axis=1)) and np.all((m == upper[:, None]).any(axis=1))
+
+
+def test_oracle_choices_hand_computed():
+    m = np.array([[0.2, 0.5, 0.1], [1.0, 1.0, 0.0], [0.0, 0.3, 0.9]])
+    assert oracle_choices(m).tolist() == [1, 0, 2]  # the tie on row 1 goes to the first
+    assert oracle_choices(m, upper=False).tolist() == [2, 2, 0]
+    # errors: the best is the smallest
+    assert oracle_choices(m, higher_is_better=False).tolist() == [2, 2, 0]
+    assert oracle_choices(m, higher_is_better=False, upper=False).tolist() == [1, 0, 2]
+    assert success_rate(oracle_choices(m), m) == 1.0
+    np.testing.assert_allclose(m[np.arange(3), oracle_choices(m)], oracle_bounds(m).upper)
+    with pytest.raises(ValueError):
+        oracle_choices(np.zeros((2, 0)))
 
 
 def test_success_rate_ties_and_oracle():
@@ -88,6 +104,22 @@ def test_kl_loss_hand_computed_with_zero_target():
     torch.testing.assert_close(logits.grad, expected)
     with pytest.raises(ValueError):
         kl_loss(logits[:, :2], target)
+
+
+# --- RSPG-Post's text --------------------------------------------------------------------------
+
+
+def test_post_text_cuts_the_prompt_and_keeps_the_output(tiny_encoder):
+    tok = tiny_encoder.tokenizer  # every word below is one token of its vocabulary
+    prompt = " ".join(["the movie was about a man"] * 10)  # 60 tokens
+    text = post_text(prompt, "great story", tok, max_length=16)
+    # 16 - [CLS] - [SEP] = 14 tokens: the first 12 of the prompt, then the 2 of the output
+    assert text == " ".join(prompt.split()[:12]) + " great story"
+    assert len(tok(text)["input_ids"]) == 16
+    assert post_text("the movie", "good", tok, 16) == "the movie good"
+    # an output longer than the budget by itself comes back whole (the encoder truncates it)
+    long_output = " ".join(["good"] * 20)
+    assert post_text("the movie", long_output, tok, 16) == long_output
 
 
 # --- a tiny selector -------------------------------------------------------------------------
@@ -186,3 +218,59 @@ def test_save_and_load_round_trip(tmp_path, trained):
     with torch.inference_mode():
         torch.testing.assert_close(loaded(texts), trained.eval()(texts))
     assert loaded.history == trained.history and loaded.max_length == trained.max_length
+
+
+# --- a frozen selector: the head alone on the encoder's cached embeddings ---------------------
+
+FROZEN = {**SETTINGS, "trainable_layers": 0, "lr": 3e-2}
+
+
+def test_frozen_selector_trains_only_the_head_on_the_encoders_embeddings(tmp_path, tiny_encoder_dir, problem):
+    texts, evals = problem
+    cache = EmbeddingCache(tmp_path / "emb.sqlite")
+    sel = train_selector(texts, evals, str(tiny_encoder_dir), cache=cache, **FROZEN)
+    assert sel.frozen and sel.history[-1] < sel.history[0]
+    flat = [t for group in texts for t in group]
+    assert len(cache) == len(set(flat))  # every distinct text embedded once, kept in the cache
+    reference = load_encoder(str(tiny_encoder_dir), device="cpu")
+    start = reference.model.state_dict()
+    # encoder untouched (the pooler, absent from the folder and unused, is initialised at random)
+    assert all(torch.equal(start[k], v) for k, v in sel.encoder.state_dict().items() if not k.startswith("pooler."))
+    # the score is the linear layer on lampkit's own embedding of the text
+    emb = reference.encode(flat, max_length=SETTINGS["max_length"])
+    expected = emb @ sel.head.weight.detach().numpy()[0] + sel.head.bias.item()
+    with torch.inference_mode():
+        np.testing.assert_allclose(sel.score_texts(flat).numpy(), expected, rtol=1e-4, atol=1e-5)
+    chosen = predict(sel, texts, cache=cache)
+    np.testing.assert_array_equal(chosen, expected.reshape(len(texts), POOL).argmax(axis=1))
+    np.testing.assert_array_equal(predict(sel, texts), chosen)
+
+
+def test_keep_bottom_layers_is_the_full_models_hidden_state(tiny_encoder_dir):
+    full = load_encoder(str(tiny_encoder_dir), device="cpu")
+    cut = load_encoder(str(tiny_encoder_dir), device="cpu")
+    keep_bottom_layers(cut.model, 1)
+    assert len(cut.model.encoder.layer) == 1 and cut.model.config.num_hidden_layers == 1
+    batch = full.tokenizer(["the doctor treated the patient", "a good book"], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        expected = full.model(**batch, output_hidden_states=True).hidden_states[1]
+        torch.testing.assert_close(cut.model(**batch).last_hidden_state, expected)
+    with pytest.raises(ValueError):
+        keep_bottom_layers(full.model, 3)
+
+
+def test_frozen_selector_saves_its_head_and_checks_its_encoder(tmp_path, tiny_encoder_dir, problem):
+    texts, evals = problem
+    sel = train_selector(texts[:6], evals[:6], str(tiny_encoder_dir), encoder_layers=1, **{**FROZEN, "epochs": 2})
+    assert len(sel.encoder.encoder.layer) == 1 and sel.encoder_id.endswith("+layers:1")
+    folder = sel.save_pretrained(tmp_path / "frozen")
+    assert not (folder / "encoder").exists()
+    loaded = Selector.from_pretrained(folder, device="cpu")
+    assert loaded.frozen and loaded.history == sel.history and len(loaded.encoder.encoder.layer) == 1
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(texts[:3]), sel(texts[:3]))
+    config = json.loads((folder / "selector.json").read_text())
+    config["encoder_id"] = "sha256:another-encoder"
+    (folder / "selector.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="encoder_id"):
+        Selector.from_pretrained(folder, device="cpu")

@@ -169,8 +169,8 @@ def build_examples(docs: Sequence[Document], targets_per_author: int = 1, source
             cur = timeline[j]
             if len(cur.text) <= context_chars:
                 raise LampDataError(source, f"the current document has {len(cur.text)} characters; it needs more "
-                                    f"than the {context_chars} of the immediate context", f"author {author} (id {cur.id})",
-                                    "text")
+                                    f"than the {context_chars} of the immediate context",
+                                    f"author {author} (id {cur.id})", "text")
             out.append(LongformExample(cur.id, author, cur.date, cur.text[:context_chars], cur.text[context_chars:],
                                        tuple(timeline[:j])))
     return out

@@ -6,7 +6,8 @@ and ``past passages`` (the ranked entries), after the instruction "Finish the pa
 voice"; a configuration leaves out the sections it does not use. The output is the rest of the
 document. The multitask variant adds the author-distinction task: "Predict whether two passages
 are from the same author", answered "true" or "false"; its pairs are half of each label and
-every optimisation step holds as many of them as generation inputs (mixed 1:1).
+every optimisation step holds as many of them as generation inputs (mixed 1:1), and the step
+follows the sum of both tasks' losses.
 
 The model is a T5 built from scratch with lampkit's small-T5 recipe
 (:func:`lampkit.llm_train.build_tokenizer`, :func:`lampkit.llm_train.build_model`: a BPE over
@@ -28,6 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from ..encoders import _quiet_loading, folder_id
 from ..llm_train import TrainConfig, build_model, build_tokenizer
 from .data import Document
 
@@ -56,10 +58,10 @@ class GeneratorConfig:
     d_kv: int = 16
     num_heads: int = 4
     num_layers: int = 1
-    num_decoder_layers: int = 1
+    num_decoder_layers: int = 2
     positional_bias: float = 4.0
-    max_input_tokens: int = 256
-    max_target_tokens: int = 64
+    max_input_tokens: int = 192
+    max_target_tokens: int = 72
     pair_chars: int = 300  # each passage of an author-distinction pair is cut at this many characters
     threads: int = 2
 
@@ -138,12 +140,35 @@ def _batches(n: int, config: GeneratorConfig, rng: np.random.Generator) -> list[
     return out
 
 
+def _start(config: GeneratorConfig, texts: Sequence[str], init: str | Path | None, seed: int):
+    """(tokenizer, model): fresh ones (a BPE trained on ``texts``, a T5 of ``config``'s shape) or
+    those saved in ``init`` (a generator to fine-tune)."""
+    if init is not None:
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        with _quiet_loading():
+            tokenizer = AutoTokenizer.from_pretrained(str(init), local_files_only=True)
+            model = AutoModelForSeq2SeqLM.from_pretrained(str(init), local_files_only=True, use_safetensors=True)
+        return tokenizer, model
+    tokenizer = build_tokenizer(texts, config.vocab_size)
+    torch.manual_seed(seed)
+    model = build_model(config.model_config(), len(tokenizer))
+    if config.num_decoder_layers != config.num_layers:
+        # transformers sizes the key-value cache by the encoder's layer count: decode without it
+        model.generation_config.use_cache = False
+    return tokenizer, model
+
+
 def train_generator(out_dir: str | Path, inputs: Sequence[str], targets: Sequence[str],
                     config: GeneratorConfig = GeneratorConfig(), seed: int = 0,
-                    aux: Sequence[tuple[str, str]] | None = None,
+                    aux: Sequence[tuple[str, str]] | None = None, init: str | Path | None = None,
                     log: Callable[[str], None] | None = None) -> Path:
     """Train a generator on (input, target) pairs, with the author-distinction examples ``aux``
-    mixed 1:1 when given; save model, tokenizer and ``training.json`` in ``out_dir``."""
+    mixed 1:1 when given; save model, tokenizer and ``training.json`` in ``out_dir``.
+
+    ``init``: a saved generator to start from (its tokenizer and weights; ``config``'s model
+    shape is then ignored), else a new tokenizer and model are built from ``inputs`` and ``targets``.
+    """
     if len(inputs) != len(targets) or not inputs:
         raise ValueError("need as many targets as inputs, and at least one")
     threads = torch.get_num_threads()
@@ -151,9 +176,8 @@ def train_generator(out_dir: str | Path, inputs: Sequence[str], targets: Sequenc
     try:
         aux = list(aux or [])
         texts = list(inputs) + list(targets) + [a for a, _ in aux] + list(LABELS)
-        tokenizer = build_tokenizer(texts, config.vocab_size)
+        tokenizer, model = _start(config, texts, init, seed)
         torch.manual_seed(seed)
-        model = build_model(config.model_config(), len(tokenizer))
         rng = np.random.default_rng(seed)
         plans = [(list(inputs), list(targets), _batches(len(inputs), config, rng))]
         if aux:
@@ -172,9 +196,9 @@ def train_generator(out_dir: str | Path, inputs: Sequence[str], targets: Sequenc
                 labels = tokenizer([ys[i] for i in idx], max_length=config.max_target_tokens, truncation=True,
                                    padding=True, return_tensors="pt")["input_ids"]
                 labels[labels == tokenizer.pad_token_id] = -100
-                loss = model(**enc, labels=labels).loss / len(plans)
-                loss.backward()
-                losses[p].append(float(loss.detach()) * len(plans))
+                loss = model(**enc, labels=labels).loss
+                loss.backward()  # the tasks' losses add up: generation learns as fast as without the other
+                losses[p].append(float(loss.detach()))
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
             optimizer.step()
             if log and ((step + 1) % 50 == 0 or step + 1 == config.steps):
@@ -182,14 +206,15 @@ def train_generator(out_dir: str | Path, inputs: Sequence[str], targets: Sequenc
         model.eval()
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(out)
-        tokenizer.save_pretrained(out)
+        with _quiet_loading():
+            model.save_pretrained(out)
+            tokenizer.save_pretrained(out)
     finally:
         torch.set_num_threads(threads)
     every = max(1, config.steps // 20)
-    record = {"seed": seed, "config": dataclasses.asdict(config), "train_inputs": len(inputs),
-              "author_pairs": len(aux), "parameters": sum(p.numel() for p in model.parameters()),
-              "vocab_size": len(tokenizer),
+    record = {"seed": seed, "config": dataclasses.asdict(config), "init": folder_id(init) if init else None,
+              "train_inputs": len(inputs), "author_pairs": len(aux),
+              "parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(tokenizer),
               "loss": [{"step": s + 1, **{name: round(float(np.mean(ls[max(0, s + 1 - every):s + 1])), 4)
                                           for name, ls in zip(("generation", "author"), losses)}}
                        for s in range(every - 1, config.steps, every)]}

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from ..data import SPLITS
 from ..synth.lexicon import ANCHORS, TOPICS, Topic
+from ..synth.settings import Scale
 from .data import Document, split_path, write_documents
 
-__all__ = ["LongformScale", "SCALES", "get_scale", "OPENINGS", "INTROS", "STRUCTURES", "CLAUSES", "ADJECTIVES",
-           "INTENSIFIERS", "SIGNOFFS", "Voice", "draw_voice", "write_document", "generate", "write_longform",
-           "story_markdown", "LONGFORM_DIR"]
+__all__ = ["LongformScale", "SCALES", "get_scale", "OPENINGS", "INTROS", "FILLERS", "STRUCTURES", "CLAUSES",
+           "ADJECTIVES", "INTENSIFIERS", "SIGNOFFS", "Voice", "draw_voice", "write_document", "generate",
+           "write_longform", "story_markdown", "LONGFORM_DIR"]
 
 LONGFORM_DIR = "longform"  # the subfolder of a mini-LaMP tree that holds this data
 
@@ -51,9 +52,12 @@ SCALES: dict[str, LongformScale] = {
 }
 
 
-def get_scale(scale: str | LongformScale) -> LongformScale:
+def get_scale(scale: "str | LongformScale | Scale") -> LongformScale:
+    """A scale by name, a :class:`LongformScale` itself, or the one named like a mini-LaMP ``Scale``."""
     if isinstance(scale, LongformScale):
         return scale
+    if isinstance(scale, Scale):
+        scale = scale.name
     if scale not in SCALES:
         raise KeyError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)} or a LongformScale")
     return SCALES[scale]
@@ -70,13 +74,21 @@ INTROS: tuple[str, ...] = (  # the population's: any author uses any of them
     "this week was all about the {w1} and the {w2}.",
     "let me tell you about the {w1} and the {w2}.",
     "a few words on the {w1} and the {w2}.",
-    "I have been meaning to share a story about the {w1} and the {w2}.",
+    "I have been meaning to tell you about the {w1} and the {w2}.",
+)
+FILLERS: tuple[str, ...] = (  # the population's small talk that pads the preamble ({w}: a topic word)
+    "It has been a busy season for the {w} around here.", "Some of you asked me about the {w} last time.",
+    "I finally found a quiet hour to write about the {w}.", "The days have been long and the evenings short.",
+    "This one has been on my list for a while.", "Pour yourself something warm and settle in.",
+    "I promised a longer post about the {w}, so here it is.", "Nothing fancy today, just a few observations.",
+    "My notes on the {w} are a mess.", "Be patient with me, this gets a little long.",
+    "I scribbled most of this on the back of an envelope.", "It took me a while to put the {w} into words.",
 )
 STRUCTURES: tuple[tuple[str, str, str], ...] = (  # how the three body clauses are strung together
     ("First, {}.", "Then, {}.", "Finally, {}."),
     ("It began when {}.", "Soon {}.", "In the end, {}."),
     ("On one hand, {}.", "On the other hand, {}.", "Either way, {}."),
-    ("Picture this: {}.", "Meanwhile, {}.", "Long story short, {}."),
+    ("Imagine this: {}.", "Meanwhile, {}.", "Long story short, {}."),
     ("To begin with, {}.", "Besides, {}.", "All in all, {}."),
     ("Believe it or not, {}.", "What is more, {}.", "And yes, {}."),
 )
@@ -100,16 +112,18 @@ INTENSIFIERS: tuple[str, ...] = tuple(
     "truly frankly utterly remarkably terribly awfully genuinely thoroughly decidedly wildly properly "
     "seriously downright quietly mighty oddly".split())
 SIGNOFFS: tuple[str, ...] = (
-    "Onward and upward.", "That is all for now.", "Stay curious.", "More soon.", "Take care of yourselves.",
+    "Onward and upward.", "That is all for now.", "Stay kind.", "More soon.", "Take care of yourselves.",
     "Until next time.", "Cheers to that.", "You heard it here first.", "Enough said.", "Keep the faith.",
-    "Back to work.", "Mark my words.", "Such is life.", "Over and out.", "Thanks for reading.",
+    "Back to work.", "Trust me on this.", "Such is life.", "Over and out.", "Thanks for reading.",
     "Make of that what you will.",
 )
 
 TOPICS_PER_AUTHOR = (4, 5)
 FAVOURITES_PER_TOPIC = 4  # concepts an author keeps writing about on a topic
+CLAUSES_PER_TOPIC = 2  # clause templates an author keeps to on a topic
 P_HABIT = 0.85  # chance that a slot takes the author's habit rather than a population draw
 P_DIGRESSION = 0.4  # chance that a document digresses to another of the author's topics
+PREAMBLE_CHARS = 150  # small talk is added until the preamble is this long: the voice starts after x_t
 START = datetime.date(2012, 1, 1)
 END = datetime.date(2019, 12, 31)
 
@@ -119,14 +133,15 @@ class Voice:
     """What makes an author recognizable: habits of vocabulary, phrasing and structure."""
 
     opening: str
+    fillers: tuple[int, ...]  # the small talk the author pads the preamble with (indices in FILLERS)
     structure: int  # index in STRUCTURES
-    clauses: tuple[int, ...]  # favourite clause templates (indices in CLAUSES)
     adjectives: tuple[str, str]
     intensifier: str
     signoff: str
     topics: tuple[str, ...]
     companions: dict[str, str]  # topic -> the person who shows up in the author's documents on it
     favourites: dict[str, tuple[str, ...]]  # topic -> the word forms the author uses on it
+    clauses: dict[str, tuple[int, ...]]  # topic -> the author's clause templates on it (indices in CLAUSES)
 
 
 def _rng(seed: int) -> random.Random:
@@ -143,9 +158,10 @@ def draw_voice(rng: random.Random) -> Voice:
         concepts = rng.sample(t.concepts, FAVOURITES_PER_TOPIC)
         favourites[t.name] = tuple(rng.choice((core, *syns)) for core, syns in concepts)
     adjectives = rng.sample(ADJECTIVES, 2)
-    return Voice(rng.choice(OPENINGS), rng.randrange(len(STRUCTURES)), tuple(rng.sample(range(len(CLAUSES)), 3)),
+    clauses = {t.name: tuple(rng.sample(range(len(CLAUSES)), CLAUSES_PER_TOPIC)) for t in topics}
+    return Voice(rng.choice(OPENINGS), tuple(rng.sample(range(len(FILLERS)), 3)), rng.randrange(len(STRUCTURES)),
                  (adjectives[0], adjectives[1]), rng.choice(INTENSIFIERS), rng.choice(SIGNOFFS),
-                 tuple(t.name for t in topics), companions, favourites)
+                 tuple(t.name for t in topics), companions, favourites, clauses)
 
 
 _TOPIC = {t.name: t for t in TOPICS}
@@ -157,22 +173,29 @@ def _any_word(rng: random.Random, topic: Topic) -> str:
 
 
 def _clause(rng: random.Random, voice: Voice, topic: str) -> str:
-    def habit(own, population):
-        return own() if rng.random() < P_HABIT else population()
+    """One body clause; each slot follows the author's habit with probability P_HABIT."""
+    def habit() -> bool:
+        return rng.random() < P_HABIT
 
-    template = CLAUSES[habit(lambda: rng.choice(voice.clauses), lambda: rng.randrange(len(CLAUSES)))]
-    words = rng.sample(voice.favourites[topic], 2)
-    w1, w2 = (habit(lambda w=w: w, lambda: _any_word(rng, _TOPIC[topic])) for w in words)
-    return template.format(
-        w1=w1, w2=w2, name=habit(lambda: voice.companions[topic], lambda: rng.choice(ANCHORS)),
-        adj=habit(lambda: rng.choice(voice.adjectives), lambda: rng.choice(ADJECTIVES)),
-        int=habit(lambda: voice.intensifier, lambda: rng.choice(INTENSIFIERS)))
+    template = CLAUSES[rng.choice(voice.clauses[topic]) if habit() else rng.randrange(len(CLAUSES))]
+    w1, w2 = (w if habit() else _any_word(rng, _TOPIC[topic]) for w in rng.sample(voice.favourites[topic], 2))
+    name = voice.companions[topic] if habit() else rng.choice(ANCHORS)
+    adj = rng.choice(voice.adjectives) if habit() else rng.choice(ADJECTIVES)
+    intensifier = voice.intensifier if habit() else rng.choice(INTENSIFIERS)
+    return template.format(w1=w1, w2=w2, name=name, adj=adj, int=intensifier)
 
 
 def write_document(rng: random.Random, voice: Voice, topic: str) -> str:
-    """One document of ``voice`` on ``topic``: opening, intro, three clauses, maybe a digression, sign-off."""
+    """One document of ``voice`` on ``topic``: a preamble (opening, intro, small talk up to
+    PREAMBLE_CHARS), three clauses in the author's structure, maybe a digression, the sign-off."""
     w1, w2 = rng.sample(voice.favourites[topic], 2)
     parts = [voice.opening, rng.choice(INTROS).format(w1=w1, w2=w2)]
+    for own in voice.fillers + tuple(rng.sample(range(len(FILLERS)), len(FILLERS))):
+        if len(" ".join(parts)) >= PREAMBLE_CHARS:
+            break
+        filler = FILLERS[own if rng.random() < P_HABIT else rng.randrange(len(FILLERS))]
+        word = rng.choice(voice.favourites[topic]) if rng.random() < P_HABIT else _any_word(rng, _TOPIC[topic])
+        parts.append(filler.format(w=word))
     structure = STRUCTURES[voice.structure if rng.random() < P_HABIT else rng.randrange(len(STRUCTURES))]
     parts += [frame.format(_clause(rng, voice, topic)) for frame in structure]
     others = [t for t in voice.topics if t != topic]
@@ -188,7 +211,7 @@ def _dates(rng: random.Random, n: int) -> list[str]:
     return [(START + datetime.timedelta(days=d)).isoformat() for d in days]
 
 
-def generate(seed: int = 0, scale: str | LongformScale = "default") -> dict[str, list[Document]]:
+def generate(seed: int = 0, scale: "str | LongformScale | Scale" = "default") -> dict[str, list[Document]]:
     """The documents of every split (authors differ between splits), grouped by author, oldest first."""
     sc = get_scale(scale)
     rng = _rng(seed)
@@ -206,33 +229,40 @@ def generate(seed: int = 0, scale: str | LongformScale = "default") -> dict[str,
     return out
 
 
-def write_longform(out_dir: str | Path, seed: int = 0, scale: str | LongformScale = "default") -> list[Path]:
-    """Write ``{out_dir}/longform/{train,dev,test}.jsonl``; returns the paths written."""
+def write_longform(out_dir: str | Path, seed: int = 0, scale: "str | LongformScale | Scale" = "default") -> list[Path]:
+    """Write ``{out_dir}/longform/{train,dev,test}.jsonl``; returns the paths written.
+
+    ``scale``: a name (``tiny``, ``small``, ``default``), a :class:`LongformScale`, or mini-LaMP's
+    ``Scale`` of the same name (so ``write_mini_lamp`` can pass its own).
+    """
     root = Path(out_dir) / LONGFORM_DIR
     return [write_documents(split_path(root, split), docs) for split, docs in generate(seed, scale).items()]
 
 
-def story_markdown() -> str:
+def story_markdown(scale: str | LongformScale = "default") -> str:
     """The generative story of the long-form data, as markdown for the book."""
+    sc = get_scale(scale)
     return f"""\
-Each author has a **voice** drawn once: an opening phrase (one of {len(OPENINGS)}), a way of
-stringing three clauses together (one of {len(STRUCTURES)} structures such as *First, ... Then,
-... Finally, ...*), three favourite clause templates (of {len(CLAUSES)}), two pet adjectives (of
-{len(ADJECTIVES)}), an intensifier (of {len(INTENSIFIERS)}) and a sign-off (of {len(SIGNOFFS)}).
+Each author has a **voice**, drawn once: an opening phrase (one of {len(OPENINGS)}), three sentences
+of small talk in a favourite order (of {len(FILLERS)}), a way of stringing three clauses together (one
+of {len(STRUCTURES)} structures such as *First, ... Then, ... Finally, ...*), two pet adjectives
+(of {len(ADJECTIVES)}), an intensifier (of {len(INTENSIFIERS)}) and a sign-off (of {len(SIGNOFFS)}).
 The author writes about {TOPICS_PER_AUTHOR[0]} or {TOPICS_PER_AUTHOR[1]} topics of mini-LaMP's
-lexicon; on each topic a companion (a surname) shows up and the author keeps to
-{FAVOURITES_PER_TOPIC} favourite words, each in one fixed form (the core word or one synonym).
+lexicon, each in its own way: on a topic the author phrases clauses with {CLAUSES_PER_TOPIC} favourite
+templates (of {len(CLAUSES)}), a companion (a surname) shows up, and {FAVOURITES_PER_TOPIC} favourite
+words recur, each in one fixed form (the core word or one synonym).
 
-A document on one of the author's topics is the opening, an introduction naming two favourite
-words (the population's phrasing), three clauses in the author's structure, a digression to another
-of the author's topics with probability {P_DIGRESSION}, and the sign-off. Each habit is followed
-with probability {P_HABIT}, otherwise the slot is drawn from the whole population. Authors write
-{{docs_min}} to {{docs_max}} documents on random dates between {START.year} and {END.year}; the
-splits hold different authors.
+A document on one of the author's topics opens with a preamble of at least {PREAMBLE_CHARS}
+characters: the opening, an introduction naming two favourite words (the population's phrasing)
+and the author's small talk, which mentions the topic too. Then come three clauses in the author's
+structure, a digression to another of the author's topics with probability {P_DIGRESSION}, and the
+sign-off. Each habit is followed with probability {P_HABIT}; otherwise the slot is drawn from the
+whole population. Authors write {sc.docs_min} to {sc.docs_max} documents on random dates between
+{START.year} and {END.year}; the splits hold different authors.
 
-The first 150 characters (the immediate context) hold the opening and the topic; the rest is
-where the voice shows: the structure, pet words and sign-off can be read off any past document
-of the author, the companion and the favourite words only off past documents on the same topic.
-A generator without the past documents can only guess them; ranking the past documents by
-their relevance to the immediate context brings the same-topic ones first.
+The first 150 characters (the immediate context) thus hold the opening, the topic and small talk;
+the rest is where the voice shows. The structure, pet words, small talk and sign-off can be read
+off any past document of the author; the phrasing, the companion and the favourite words only off
+past documents on the same topic. A generator without the past documents can only guess them; ranking the past
+documents by their relevance to the immediate context brings the same-topic ones first.
 """

@@ -9,8 +9,9 @@
 - **Summary**: Li et al. summarize with an LLM; lampkit uses a deterministic extractive stand-in:
   the sentences of the ranked entries scored by their centrality (the sum of their TF-IDF cosine
   similarities to every sentence of the entries, repeats included, so a habit the author repeats
-  is central), the most central distinct sentences taken until :data:`SUMMARY_CHARS` characters,
-  and given back in the order they first appear.
+  is central; TF-IDF over lower-cased words with scikit-learn's smooth IDF and L2 norm), the most
+  central distinct sentences taken while they fit in :data:`SUMMARY_CHARS` characters, and given
+  back in the order they first appear.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -74,20 +76,30 @@ def key_elements(text: str, dfs: DocumentFrequencies, max_words: int = MAX_KEYWO
     return keep[:max_words]
 
 
-def summarize(texts: Sequence[str], max_chars: int = SUMMARY_CHARS) -> str:
-    """An extractive summary of ``texts``: their most central sentences, up to ``max_chars``."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+def _tfidf(sentences: Sequence[str]) -> np.ndarray:
+    """L2-normalised TF-IDF rows of lower-cased words, smooth IDF ``ln((1 + n) / (1 + df)) + 1``
+    (scikit-learn's ``TfidfVectorizer`` defaults)."""
+    tokens = [[w.lower() for w in unigrams(s)] for s in sentences]
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(w for ts in tokens for w in ts))}
+    counts = np.zeros((len(sentences), len(vocab)))
+    for row, ts in enumerate(tokens):
+        for w in ts:
+            counts[row, vocab[w]] += 1
+    df = (counts > 0).sum(axis=0)
+    weights = counts * (np.log((1 + len(sentences)) / (1 + df)) + 1)
+    norms = np.linalg.norm(weights, axis=1, keepdims=True)
+    return np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
 
+
+@lru_cache(maxsize=8192)
+def _summary(texts: tuple[str, ...], max_chars: int) -> str:
     from .snippets import sentences
 
     sents = [s for t in texts for s in sentences(t)]
     if not sents:
         return ""
-    try:
-        matrix = TfidfVectorizer(lowercase=True, token_pattern=_WORD.pattern).fit_transform(sents)
-    except ValueError:  # no word at all
-        return ""
-    centrality = np.asarray((matrix @ matrix.T).sum(axis=1)).ravel()
+    matrix = _tfidf(sents)
+    centrality = (matrix @ matrix.T).sum(axis=1)
     distinct: dict[str, int] = {}
     for i, s in enumerate(sents):
         distinct.setdefault(s, i)
@@ -96,9 +108,13 @@ def summarize(texts: Sequence[str], max_chars: int = SUMMARY_CHARS) -> str:
     length = 0
     for s in order:
         extra = len(s) + (1 if chosen else 0)
-        if length + extra > max_chars:
-            continue
-        chosen.append(s)
-        length += extra
+        if length + extra <= max_chars:
+            chosen.append(s)
+            length += extra
     chosen.sort(key=lambda s: distinct[s])
     return " ".join(chosen)
+
+
+def summarize(texts: Sequence[str], max_chars: int = SUMMARY_CHARS) -> str:
+    """An extractive summary of ``texts``: their most central sentences, up to ``max_chars``."""
+    return _summary(tuple(texts), max_chars)

@@ -1,0 +1,472 @@
+"""Chapter 07's orchestration: data, rankings, the generators of every configuration, scores.
+
+Stages go through :class:`lampkit.cache.ArtifactCache`, so a second run (or another chapter
+with the same settings) loads instead of recomputing:
+
+- ``longform-data``: the embedded long-form data of (scale, seed) (skipped for ``data_dir``);
+- ``longform-base``: the base generator, pre-trained on a mixture of input formats
+  (:func:`lampkit.longform.pipeline.mixture`) over the documents of other mini-LaMP seeds
+  (``base_seeds``; with ``data_dir``: its train split): our stand-in for a pretrained LLM. lampkit
+  ships one (:data:`EMBEDDED_BASE`, written by ``lampkit longform train-base``), used unless the
+  settings ask to pre-train here;
+- ``longform-generator``: per configuration, the base fine-tuned on the training inputs of that
+  configuration (with the author-distinction pairs for the multitask one), plus its outputs on
+  the evaluation split and their scores.
+
+Embeddings of the dense rankers live in lampkit's embedding cache. Every artifact records how
+long it took to build (``timing.json``); the chapter shows those measured times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from ..cache import ArtifactCache
+from ..datasets import resolve_scale
+from ..encoders import folder_id
+from ..io import atomic_write_json
+from . import synth
+from .data import SPLITS, Document, LongformExample, build_examples, data_root, load_documents, split_path
+from .generator import GeneratorConfig, author_pairs, load_generator, train_generator
+from .metrics import METRIC_NAMES, METRICS, aggregate, markers, per_example
+from .pipeline import PipelineConfig, build_inputs, chapter_configs, mixture
+from .rankers import Entry, make_rankers
+from .synthesis import DocumentFrequencies
+
+__all__ = ["EMBEDDED_BASE", "LongformSettings", "LongformResults", "data_folder", "documents", "load", "pretrain_base",
+           "synthetic_base_corpus", "base_generator", "run_config", "run", "add_cli"]
+
+EMBEDDED_BASE = Path(__file__).resolve().parent / "base"  # the shipped base generator (when present)
+EMBEDDED_SEEDS = (1, 2, 3, 4, 5, 6)  # the seeds of the default-scale data it was pre-trained on
+FINETUNE_STEPS = {"tiny": 10, "small": 30, "default": 50}  # per scale of the embedded data (else 50)
+
+# the code each stage depends on (a change there rebuilds its artifacts)
+DATA_MODULES = ("lampkit.longform.data", "lampkit.longform.synth", "lampkit.synth.lexicon", "lampkit.io")
+BASE_MODULES = DATA_MODULES + ("lampkit.longform.snippets", "lampkit.longform.rankers", "lampkit.longform.synthesis",
+                               "lampkit.longform.generator", "lampkit.longform.pipeline", "lampkit.llm_train",
+                               "lampkit.retrievers.base", "lampkit.retrievers.bm25")
+GENERATOR_MODULES = BASE_MODULES + ("lampkit.longform.metrics", "lampkit.llm", "lampkit.retrievers.dense",
+                                    "lampkit.embedding_cache",
+                                    "lampkit.encoders")
+
+
+@dataclass(frozen=True)
+class LongformSettings:
+    """The chapter's parameters."""
+
+    data_dir: str | None = None  # a folder of {train,dev,test}.jsonl (or a mini-LaMP tree); None: embedded
+    scale: str | None = None  # None: $LAMPKIT_SCALE, else "default" (lampkit.datasets.resolve_scale)
+    seed: int = 0
+    encoder: str | None = None  # the dense rankers' encoder (None: the embedded MiniLM)
+    eval_split: str = "test"
+    ablation_ranker: str = "RankDocBySnpt"
+    train_targets: int = 4  # current documents per training author
+    base_model: str = "embedded"  # "embedded" (shipped; pre-trained here when absent), "train", or a folder
+    base_seeds: tuple[int, ...] = EMBEDDED_SEEDS  # seeds of the data that pre-train a base trained here
+    base_targets: int = 3  # current documents per author in the base's pre-training
+    base_steps: int = 3000
+    steps: int | None = None  # fine-tuning steps per configuration (None: FINETUNE_STEPS of the scale)
+    generator: GeneratorConfig = GeneratorConfig()  # model shape, lengths (steps and rates: below)
+    base_lr: float = 3e-3
+    lr: float = 1e-3
+    threads: int = 2
+    show_progress: bool = True
+
+    @property
+    def base(self) -> GeneratorConfig:
+        """The base's training: ``base_steps`` at ``base_lr``, warm-up over 5% of the steps."""
+        return dataclasses.replace(self.generator, steps=self.base_steps, lr=self.base_lr,
+                                   warmup_steps=max(1, self.base_steps // 20), threads=self.threads)
+
+    @property
+    def finetune(self) -> GeneratorConfig:
+        """A configuration's fine-tuning: ``steps`` at ``lr``, warm-up over 10% of the steps."""
+        steps = self.steps if self.steps is not None else FINETUNE_STEPS.get(str(self.scale), 50)
+        return dataclasses.replace(self.generator, steps=steps, lr=self.lr, warmup_steps=max(1, steps // 10),
+                                   threads=self.threads)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", resolve_scale(self.scale))
+        if self.eval_split not in SPLITS or self.eval_split == "train":
+            raise ValueError(f"eval_split must be dev or test, not {self.eval_split!r}")
+        if self.data_dir is None and self.seed in self.base_seeds:
+            raise ValueError(f"base_seeds {self.base_seeds} include the evaluation seed {self.seed}")
+
+    def with_(self, **changes: Any) -> "LongformSettings":
+        return dataclasses.replace(self, **changes)
+
+
+# ----- data --------------------------------------------------------------------------------
+def data_folder(settings: LongformSettings, cache: ArtifactCache | None = None) -> Path:
+    """The folder of split files: ``data_dir``'s, or the embedded data written once into the cache."""
+    if settings.data_dir:
+        path = data_root(settings.data_dir)
+        if not path.is_dir():
+            raise FileNotFoundError(f"data_dir {str(path)!r} is not a folder")
+        return path
+    return _synthetic_folder(settings.scale, settings.seed, cache or ArtifactCache())
+
+
+def _synthetic_folder(scale: str, seed: int, cache: ArtifactCache) -> Path:
+    def build(tmp: Path) -> None:
+        synth.write_longform(tmp, seed=seed, scale=scale)
+
+    folder = cache.get_or_build("longform-data", {"scale": scale, "seed": seed}, build, DATA_MODULES)
+    return folder / synth.LONGFORM_DIR
+
+
+def _fingerprint(folder: Path, splits: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for split in splits:
+        h.update(split.encode() + b"\0" + split_path(folder, split).read_bytes())
+    return "sha256:" + h.hexdigest()
+
+
+def documents(settings: LongformSettings, cache: ArtifactCache | None = None) -> dict[str, list[Document]]:
+    """The documents of every split present in the data folder."""
+    folder = data_folder(settings, cache)
+    return {s: load_documents(split_path(folder, s)) for s in SPLITS if split_path(folder, s).exists()}
+
+
+def load(settings: LongformSettings, cache: ArtifactCache | None = None) -> dict[str, list[LongformExample]]:
+    """The train examples (``train_targets`` per author) and the evaluation split (one per author)."""
+    folder = data_folder(settings, cache)
+    out = {}
+    for split, targets in (("train", settings.train_targets), (settings.eval_split, 1)):
+        path = split_path(folder, split)
+        out[split] = build_examples(load_documents(path), targets, source=path)
+    return out
+
+
+# ----- stages --------------------------------------------------------------------------------
+def _timed(build: Callable[[Path], None]) -> Callable[[Path], None]:
+    def wrapped(tmp: Path) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        build(tmp)
+        atomic_write_json(tmp / "timing.json", {"wall_s": round(time.perf_counter() - wall, 2),
+                                                "cpu_s": round(time.process_time() - cpu, 2)})
+    return wrapped
+
+
+def pretrain_base(out_dir: str | Path, examples: Sequence[LongformExample], texts: Sequence[str],
+                  config: GeneratorConfig, source: str, fingerprint: str,
+                  log: Callable[[str], None] | None = None) -> Path:
+    """Pre-train a base generator on the mixture of input formats; write it with a model card and
+    ``data.json`` (where its data came from and the data's ``fingerprint``)."""
+    inputs, targets = mixture(examples, DocumentFrequencies(texts), seed=0, pair_chars=config.pair_chars)
+    out = train_generator(out_dir, inputs, targets, config, seed=0, log=log)
+    atomic_write_json(out / "data.json", {"source": source, "fingerprint": fingerprint}, indent=1)
+    record = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    (out / "README.md").write_text(
+        "# The base generator of lampkit's chapter 07\n\n"
+        "A small T5 (lampkit's small-T5 recipe) pre-trained from scratch to finish a passage in its author's "
+        "voice, on a mixture of input formats (lampkit.longform.pipeline.mixture: no past passages, newest "
+        "documents first, BM25's documents, documents or snippets ranked by BM25 over lower-cased words or in "
+        "random order; summary and key elements each present half of the time) and author-distinction pairs. "
+        "Chapter 07 fine-tunes it once per pipeline configuration.\n\n"
+        f"- data: {source}\n- training inputs: {record['train_inputs']}\n"
+        f"- parameters: {record['parameters']:,}; vocabulary: {record['vocab_size']:,}\n"
+        + "".join(f"- {k}: {v}\n" for k, v in record["config"].items())
+        + "\n| step | loss |\n|---|---|\n"
+        + "".join(f"| {e['step']} | {e['generation']:.4f} |\n" for e in record["loss"]),
+        encoding="utf-8")
+    return out
+
+
+def synthetic_base_corpus(seeds: Sequence[int], scale: str,
+                          targets: int) -> tuple[list[LongformExample], list[str], str]:
+    """Examples (``targets`` per author, every split), texts and the fingerprint (sha256 of every
+    document record) of the embedded data of ``seeds``."""
+    examples, texts = [], []
+    h = hashlib.sha256()
+    for s in seeds:
+        for split, docs in synth.generate(s, scale).items():
+            examples += build_examples(docs, targets, source=f"seed {s} {split}")
+            texts += [d.text for d in docs]
+            h.update("".join(json.dumps(d.record(), sort_keys=True) + "\n" for d in docs).encode())
+    return examples, texts, "sha256:" + h.hexdigest()
+
+
+def synthetic_fingerprint(seeds: Sequence[int], scale: str) -> str:
+    """The fingerprint :func:`synthetic_base_corpus` gives for ``seeds`` and ``scale``."""
+    h = hashlib.sha256()
+    for s in seeds:
+        for docs in synth.generate(s, scale).values():
+            h.update("".join(json.dumps(d.record(), sort_keys=True) + "\n" for d in docs).encode())
+    return "sha256:" + h.hexdigest()
+
+
+def embedded_base_is_current(folder: Path | None = None) -> bool:
+    """Whether ``folder`` (default :data:`EMBEDDED_BASE`) holds a base generator pre-trained on the
+    data that the generator writes today (the fingerprint in its ``data.json``)."""
+    folder = folder or EMBEDDED_BASE
+    record = folder / "data.json"
+    if not (folder / "config.json").exists() or not record.exists():
+        return False
+    stored = json.loads(record.read_text(encoding="utf-8"))
+    return stored.get("fingerprint") == synthetic_fingerprint(EMBEDDED_SEEDS, "default")
+
+
+def base_generator(settings: LongformSettings, cache: ArtifactCache | None = None) -> Path:
+    """The folder of the base generator that every configuration fine-tunes.
+
+    ``base_model``: ``"embedded"``, the one shipped in :data:`EMBEDDED_BASE` (written by
+    ``lampkit longform train-base``), or, when lampkit ships none or the data generator has
+    changed since it was trained (its ``data.json`` fingerprint), as ``"train"``; ``"train"``:
+    pre-trained here for ``base_steps`` on the embedded data of ``base_seeds`` (with ``data_dir``:
+    on its train split) and cached; any other value: a folder holding a saved generator.
+    """
+    if settings.base_model == "embedded" and embedded_base_is_current():
+        return EMBEDDED_BASE
+    if settings.base_model not in ("embedded", "train"):
+        folder = Path(settings.base_model).expanduser()
+        if not (folder / "config.json").exists():
+            raise FileNotFoundError(f"base_model {str(folder)!r} holds no saved generator (config.json)")
+        return folder
+    cache = cache or ArtifactCache()
+    if settings.data_dir:
+        path = split_path(data_folder(settings, cache), "train")
+        source: dict[str, Any] = {"data": _fingerprint(path.parent, ["train"])}
+    else:
+        source = {"seeds": list(settings.base_seeds), "scale": settings.scale}
+
+    def build(tmp: Path) -> None:
+        if settings.data_dir:
+            docs = load_documents(path)
+            examples, texts = build_examples(docs, settings.base_targets, source=path), [d.text for d in docs]
+            fingerprint = source["data"]
+        else:
+            examples, texts, fingerprint = synthetic_base_corpus(settings.base_seeds, settings.scale,
+                                                                 settings.base_targets)
+        pretrain_base(tmp / "model", examples, texts, settings.base, json.dumps(source), fingerprint)
+
+    key = {**source, "targets": settings.base_targets, "config": settings.base}
+    artifact = cache.get_or_build("longform-base", key, _timed(build), BASE_MODULES)
+    return artifact / "model"
+
+
+def _rankings(settings: LongformSettings, names: Sequence[str],
+              data: dict[str, list[LongformExample]]) -> dict[str, dict[str, list[list[Entry]]]]:
+    """ranker -> split -> ranked entries per example."""
+    dense = {"RankDocDense", "RankSnippet", "RankDocBySnpt"} & set(names)
+    encoder = None
+    if dense:
+        from ..experiment import get_encoder
+
+        encoder = get_encoder(settings.encoder)
+    out: dict[str, dict[str, list[list[Entry]]]] = {}
+    for ranker in make_rankers(encoder, names):
+        if hasattr(ranker, "show_progress"):
+            ranker.show_progress = settings.show_progress
+        out[ranker.name] = {split: ranker.rank_many(exs) for split, exs in data.items()}
+    return out
+
+
+def _encoder_id(settings: LongformSettings, config: PipelineConfig) -> str | None:
+    if config.ranker not in ("RankDocDense", "RankSnippet", "RankDocBySnpt"):
+        return None
+    from ..experiment import get_encoder
+
+    return get_encoder(settings.encoder).model_id
+
+
+def run_config(settings: LongformSettings, config: PipelineConfig, data: dict[str, list[LongformExample]],
+               entries: dict[str, list[list[Entry]]] | None, dfs: DocumentFrequencies, base: Path,
+               fingerprint: str, cache: ArtifactCache | None = None) -> Path:
+    """Fine-tune the base on ``config``'s training inputs; write the evaluation outputs and scores.
+
+    The artifact holds the model, ``inputs.json`` / ``predictions.json`` (evaluation split),
+    ``scores.csv`` (per example) and ``timing.json``.
+    """
+    cache = cache or ArtifactCache()
+    key = {"data": fingerprint, "base": folder_id(base), "pipeline": config.as_dict(),
+           "encoder": _encoder_id(settings, config), "train_targets": settings.train_targets, "eval_split": settings.eval_split,
+           "config": settings.finetune}
+
+    def build(tmp: Path) -> None:
+        split = settings.eval_split
+        train_in = build_inputs(config, data["train"], entries["train"] if entries else None, dfs)
+        aux = None
+        if config.multitask:
+            train_docs = {d.id: d for ex in data["train"] for d in ex.past}
+            aux = author_pairs(list(train_docs.values()), len(train_in), seed=settings.seed,
+                               max_chars=settings.finetune.pair_chars)
+        model_dir = tmp / "model"
+        train_generator(model_dir, train_in, [ex.target for ex in data["train"]], settings.finetune,
+                        seed=settings.seed, aux=aux, init=base)
+        eval_in = build_inputs(config, data[split], entries[split] if entries else None, dfs)
+        generator = load_generator(model_dir, settings.finetune)
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(settings.threads)
+        try:
+            preds = generator.generate(eval_in, batch_size=50)
+        finally:
+            torch.set_num_threads(threads)
+        atomic_write_json(tmp / "inputs.json", eval_in)
+        atomic_write_json(tmp / "predictions.json", preds)
+        per_example(preds, [ex.target for ex in data[split]]).to_csv(tmp / "scores.csv", index=False)
+
+    return cache.get_or_build("longform-generator", key, _timed(build), GENERATOR_MODULES)
+
+
+# ----- results -------------------------------------------------------------------------------
+@dataclass
+class LongformResults:
+    """Everything chapter 07 shows."""
+
+    rankers: list[PipelineConfig]
+    ablation: list[PipelineConfig]
+    examples: list[LongformExample]  # the evaluation split
+    inputs: dict[str, list[str]]
+    predictions: dict[str, list[str]]
+    scores: dict[str, pd.DataFrame]  # configuration -> per-example scores
+    metrics: pd.DataFrame  # configuration x metric (corpus BLEU, mean ROUGE)
+    timings: pd.DataFrame  # stage -> measured seconds when it was built
+    entries: dict[str, list[list[Entry]]] = field(default_factory=dict)  # ranker -> evaluation entries
+    dfs: DocumentFrequencies | None = None  # the IDF reference of the key elements (train documents)
+    base: str = ""  # which base generator the configurations fine-tuned
+
+    def table(self, which: str = "rankers", baselines: Sequence[str] | None = None, digits: int = 2) -> pd.DataFrame:
+        """A table of the paper's shape (metrics x 100), each cell marked with the 1-based
+        positions of the ``baselines`` it beats (paired t-test, p < 0.05); the best in bold.
+
+        Defaults: the ranker table's baselines are no past passages and RecentDoc; the
+        ablation's are its earlier rows.
+        """
+        configs = self.rankers if which == "rankers" else self.ablation
+        names = [c.name for c in configs]
+        if baselines is None:
+            baselines = [names[0], "RecentDoc"] if which == "rankers" else names[:-1]
+        marks = markers({n: self.scores[n] for n in names}, self.metrics.loc[names], baselines)
+        from ..significance import format_with_markers
+
+        columns = [METRIC_NAMES[m] for m in METRICS]
+        out = pd.DataFrame(index=pd.Index(names, name="configuration"), columns=columns, dtype=object)
+        for m, column in zip(METRICS, columns):
+            best = self.metrics.loc[names, m].max()
+            for n in names:
+                value = float(self.metrics.loc[n, m])
+                out.loc[n, column] = format_with_markers(100 * value, marks[(n, m)], value == best, digits)
+        return out
+
+
+def _timing(path: Path) -> dict[str, float]:
+    f = path / "timing.json"
+    return json.loads(f.read_text()) if f.exists() else {}
+
+
+def run(settings: LongformSettings, cache: ArtifactCache | None = None) -> LongformResults:
+    """Every configuration of the chapter (both tables) on the evaluation split."""
+    cache = cache or ArtifactCache()
+    rankers, ablation = chapter_configs(settings.ablation_ranker)
+    configs = list({c: None for c in rankers + ablation})
+    folder = data_folder(settings, cache)
+    fingerprint = _fingerprint(folder, ["train", settings.eval_split])
+    data = load(settings, cache)
+    timings: dict[str, dict[str, float]] = {}
+    wall, cpu = time.perf_counter(), time.process_time()
+    entries = _rankings(settings, list(dict.fromkeys(c.ranker for c in configs if c.ranker)), data)
+    timings["rankings (this run; embeddings are cached)"] = {"wall_s": round(time.perf_counter() - wall, 2),
+                                                             "cpu_s": round(time.process_time() - cpu, 2)}
+    dfs = DocumentFrequencies(d.text for d in load_documents(split_path(folder, "train")))
+    base = base_generator(settings, cache)
+    if base == EMBEDDED_BASE:
+        base_note = ("the base generator lampkit ships (lampkit/longform/base, pre-trained by "
+                     "`lampkit longform train-base`)")
+    elif (base.parent / "timing.json").exists():
+        base_note = f"a base generator pre-trained here for {settings.base_steps} steps (cached)"
+        timings["base generator (pre-training)"] = _timing(base.parent)
+    else:
+        base_note = f"the base generator in {base}"
+    inputs, predictions, scores, rows = {}, {}, {}, {}
+    split = settings.eval_split
+    refs = [ex.target for ex in data[split]]
+    configs_iter: Any = configs
+    if settings.show_progress:
+        from tqdm.auto import tqdm
+
+        configs_iter = tqdm(configs, desc="configurations", unit="generator")
+    for config in configs_iter:
+        path = run_config(settings, config, data, entries.get(config.ranker) if config.ranker else None, dfs, base,
+                          fingerprint, cache)
+        timings[f"generator: {config.name}"] = _timing(path)
+        inputs[config.name] = json.loads((path / "inputs.json").read_text(encoding="utf-8"))
+        predictions[config.name] = json.loads((path / "predictions.json").read_text(encoding="utf-8"))
+        scores[config.name] = pd.read_csv(path / "scores.csv")
+        rows[config.name] = aggregate(predictions[config.name], refs)
+    metrics = pd.DataFrame.from_dict(rows, orient="index")[list(METRICS)]
+    timing_table = pd.DataFrame.from_dict(timings, orient="index")
+    return LongformResults(rankers, ablation, data[split], inputs, predictions, scores, metrics, timing_table,
+                           {r: per[split] for r, per in entries.items()}, dfs, base_note)
+
+
+# ----- command line --------------------------------------------------------------------------
+def _cmd_synth(args: Any) -> int:
+    paths = synth.write_longform(args.out, seed=args.seed, scale=args.scale)
+    print(f"long-form data (scale {args.scale}, seed {args.seed}) written to {paths[0].parent}")
+    return 0
+
+
+def _cmd_run(args: Any) -> int:
+    settings = LongformSettings(data_dir=str(args.data_dir) if args.data_dir else None, scale=args.scale,
+                                seed=args.seed, encoder=args.encoder, eval_split=args.eval_split,
+                                threads=args.threads, show_progress=False)
+    results = run(settings)
+    for which in ("rankers", "ablation"):
+        table = results.metrics.loc[[c.name for c in getattr(results, which)]] * 100
+        print(f"\n{which} ({settings.eval_split} split, x 100):\n{table.round(2).to_string()}")
+    if args.out:
+        atomic_write_json(args.out, {"settings": {k: str(v) for k, v in dataclasses.asdict(settings).items()},
+                                     "metrics": {n: {m: float(v) for m, v in row.items()}
+                                                 for n, row in results.metrics.iterrows()}}, indent=1)
+        print(f"metrics written to {args.out}")
+    return 0
+
+
+def _cmd_train_base(args: Any) -> int:
+    settings = LongformSettings(base_steps=args.steps, threads=args.threads, base_seeds=EMBEDDED_SEEDS)
+    examples, texts, fingerprint = synthetic_base_corpus(EMBEDDED_SEEDS, "default", settings.base_targets)
+    source = (f"the embedded long-form data, scale default, seeds {list(EMBEDDED_SEEDS)}, "
+              f"{settings.base_targets} current documents per author; command: lampkit longform train-base "
+              f"--steps {args.steps} --threads {args.threads}")
+    out = pretrain_base(args.out, examples, texts, settings.base, source, fingerprint, log=print)
+    print(f"base generator written to {out}")
+    return 0
+
+
+def add_cli(sub: Any) -> None:
+    """``lampkit longform synth`` and ``lampkit longform run`` on argparse's subparsers ``sub``."""
+    longform = sub.add_parser("longform", help="long-form personalized writing (Li et al. 2023, chapter 07)")
+    lsub = longform.add_subparsers(dest="longform_command", required=True)
+    p = lsub.add_parser("synth", help="write the embedded long-form data as {out}/longform/{split}.jsonl")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", default="default", choices=list(synth.SCALES))
+    p.set_defaults(func=_cmd_synth)
+    p = lsub.add_parser("run", help="rankers and ablations of the multistage pipeline; prints both tables")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="a folder of {train,dev,test}.jsonl or a mini-LaMP tree (default: the embedded data)")
+    p.add_argument("--scale", default=None, choices=list(synth.SCALES),
+                   help="scale of the embedded data (default: $LAMPKIT_SCALE, else default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--encoder", default=None, help="the dense rankers' encoder (default: the embedded MiniLM)")
+    p.add_argument("--eval-split", default="test", choices=["dev", "test"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", type=Path, default=None, help="write the metrics as JSON here")
+    p.set_defaults(func=_cmd_run)
+    p = lsub.add_parser("train-base", help="pre-train the base generator (the one lampkit ships: --out "
+                        "lampkit/longform/base)")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--steps", type=int, default=LongformSettings.base_steps)
+    p.add_argument("--threads", type=int, default=2)
+    p.set_defaults(func=_cmd_train_base)

@@ -1,0 +1,42 @@
+"""Chapter 03 (ROPG): its defaults are the pool's, and it runs as typed with papermill."""
+
+import ast
+import json
+
+import pytest
+
+from lampkit import ropg_run
+from notebooks import ROOT, outputs_text, run_chapter
+
+
+def _parameters() -> dict:
+    nb = json.loads((ROOT / "book" / "03_ropg.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    assert all(isinstance(node, ast.Assign) for node in tree.body)  # assignments only
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
+
+
+def test_chapter_defaults_are_the_book_config_the_pool_loads():
+    # chapter 04's pool (selection_pool -> ropg_retrievers with no overrides) reuses chapter 03's checkpoints
+    p = _parameters()
+    config = ropg_run.BOOK_CONFIG
+    assert p["train_inputs"] == ropg_run.BOOK_TRAIN_INPUTS
+    assert (p["epochs"], p["train_layers"], p["lr"], p["batch_size"], p["train_seed"]) == (
+        config.epochs, config.train_layers, config.lr, config.batch_size, config.seed)
+    assert p["methods"] == "rl,kd" and p["task"] == "all" and p["scale"] == "default"
+
+
+@pytest.mark.slow
+def test_ropg_chapter_runs_with_a_local_llm(tmp_path, quick_llm, tiny_encoder_dir, monkeypatch):
+    # tiny models: one thread (two threads' OpenMP hand-offs cost more than they save, a lot on a busy machine)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    nb = run_chapter("03_ropg", tmp_path, task="lamp2", scale="tiny", llm=quick_llm, encoder=tiny_encoder_dir,
+                     beams=2, train_inputs=16, epochs=1, batch_size=8, lr=0.01)
+    text = outputs_text(nb)
+    for name in ("dense", "ropg-rl", "ropg-kd", "differing_share", "this build", "paper", "gold output"):
+        assert name in text, name
+    assert "On the dev split, at least one ROPG retriever" in text  # generated from the numbers
+    assert "Warning" not in text
+    assert any(out.get("output_type") == "display_data" and "image/png" in out.get("data", {})
+               for cell in nb.cells for out in cell.get("outputs", []))  # the training curves

@@ -1,0 +1,215 @@
+"""The ROPG experiment: settings, cached checkpoints as pool retrievers, determinism, tables and the CLI.
+
+Runs on a hand-made LaMP-2 folder (fakes.lamp2_examples, golds set to a tag of the profile), the
+tiny random BERT as the initial encoder and the fake LLM (it answers with the tag of the first
+entry of its prompt, so EVAL of an item is 1 exactly when its tag is the gold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+import torch
+
+from lampkit import ropg_run
+from lampkit.data import write_split
+from lampkit.embedding_cache import CachedEncoder, EmbeddingCache
+from lampkit.encoders import load_encoder
+from lampkit.experiment import Settings, load_examples
+from lampkit.retrievers import Dense
+from lampkit.ropg import RopgConfig, SharedLowerEncoders
+from lampkit.tasks import get_task
+
+from fakes import FakeLLM, lamp2_examples
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: one thread is faster than two (no OpenMP hand-offs), and far faster on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+TRAINING = {"train_inputs": 20, "epochs": 2, "batch_size": 8, "micro_batch_size": 4, "lr": 1e-2, "max_length": 64,
+            "device": "cpu"}
+
+
+def _with_gold_in_profile(examples, seed):
+    rng = random.Random(seed)
+    for ex in examples:
+        ex.output = rng.choice(ex.profile)["tag"]
+    return examples
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lamp")
+    for n, (split, size) in enumerate((("train", 24), ("dev", 12), ("test", 6))):
+        examples = _with_gold_in_profile(lamp2_examples(n=size, profile=20, seed=n), seed=n)
+        for ex in examples:
+            ex.id = f"{split}{ex.id}"
+        write_split(root, "lamp2", split, examples)
+    return root
+
+
+@pytest.fixture
+def settings(data_dir, tiny_encoder_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
+    return Settings(task="lamp2", data_dir=str(data_dir), encoder=str(tiny_encoder_dir),
+                    store=str(tmp_path / "feedback.sqlite"), show_progress=False, extra={"ropg": dict(TRAINING)})
+
+
+# ----- settings ------------------------------------------------------------------------------
+def test_setup_is_the_book_default_with_overrides():
+    assert ropg_run.ropg_setup(Settings()) == ropg_run.RopgSetup(ropg_run.BOOK_CONFIG, ropg_run.BOOK_TRAIN_INPUTS)
+    setup = ropg_run.ropg_setup(Settings(extra={"ropg": {"epochs": 7, "train_layers": None, "train_inputs": None}}))
+    assert setup.config.epochs == 7 and setup.config.train_layers is None and setup.train_inputs is None
+    assert setup.config.lr == ropg_run.BOOK_CONFIG.lr
+    with pytest.raises(ValueError, match="unknown ROPG setting"):
+        ropg_run.ropg_setup(Settings(extra={"ropg": {"epoch": 3}}))
+    with pytest.raises(ValueError, match="train_inputs"):
+        ropg_run.ropg_setup(Settings(extra={"ropg": {"train_inputs": 0}}))
+    assert RopgConfig().lr == 1e-5 and RopgConfig().epochs == 10 and RopgConfig().batch_size == 64  # the paper's
+    with pytest.raises(ValueError, match="method"):
+        ropg_run.retriever_name("ppo")
+
+
+# ----- checkpoints ---------------------------------------------------------------------------
+def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, monkeypatch):
+    task = get_task("lamp2")
+    retrievers = ropg_run.ropg_retrievers(settings, "lamp2", llm=FakeLLM())
+    assert [r.name for r in retrievers] == ["ropg-rl", "ropg-kd"]
+    initial = ropg_run.initial_retriever(settings)
+    ids = {r.config["encoder"] for r in [initial, *retrievers]}
+    assert len(ids) == 3  # each checkpoint's content has its own identity, so its own feedback rows
+    # both trained the top layer of one encoder: they share the lower layers' pass
+    assert all(isinstance(r.encoder.encoder.family, SharedLowerEncoders) for r in retrievers)
+
+    folders = ropg_run.checkpoints(settings, "lamp2", llm=FakeLLM())
+    record = json.loads((folders["kd"] / "ropg.json").read_text())
+    assert record["method"] == "kd" and record["trained_examples"] == TRAINING["train_inputs"]
+    assert record["config"]["epochs"] == 2 and len(record["log"]) == 2 * 3  # 20 inputs, batches of 8
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(ropg_run, "train_ropg", no_training)
+    again = ropg_run.checkpoints(settings, "lamp2", llm=FakeLLM())
+    assert again == folders
+
+    # ranked like a Dense retriever over the checkpoint loaded as a plain encoder
+    examples = load_examples(settings, task, "dev")
+    for retriever, folder in zip(retrievers, folders.values()):
+        plain = Dense(CachedEncoder(load_encoder(str(folder), device="cpu"), EmbeddingCache()))
+        for ours, theirs in zip(retriever.rank_many(task, examples), plain.rank_many(task, examples)):
+            np.testing.assert_allclose(ours.scores, theirs.scores, rtol=1e-4, atol=1e-5)
+
+    # other settings, another checkpoint
+    other = settings.with_(extra={"ropg": {**TRAINING, "seed": 1}})
+    monkeypatch.undo()
+    assert ropg_run.checkpoints(other, "lamp2", ("kd",), llm=FakeLLM())["kd"] != folders["kd"]
+
+
+def test_same_seed_same_checkpoint_and_table(settings, tmp_path, monkeypatch):
+    outs = []
+    for run, seed in enumerate((0, 0, 5)):
+        monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / f"cache{run}"))
+        s = settings.with_(store=str(tmp_path / f"store{run}.sqlite"), extra={"ropg": {**TRAINING, "seed": seed}})
+        results = ropg_run.run_ropg(s, llm=FakeLLM())
+        weights = {n: (f / "model.safetensors").read_bytes() for n, f in results.checkpoints["lamp2"].items()}
+        outs.append((weights, results.comparison("dev"), results.curves()))
+    (w0, table0, curves0), (w1, table1, curves1), (w2, _, _) = outs
+    assert w0 == w1
+    pd.testing.assert_frame_equal(table0, table1)
+    pd.testing.assert_frame_equal(curves0, curves1)
+    assert w0["ropg-rl"] != w2["ropg-rl"] and w0["ropg-kd"] != w2["ropg-kd"]
+    assert list(table0.index) == ["lamp2"] and {"dense", "ropg-rl", "ropg-kd"} <= set(table0.columns)
+
+
+# ----- tables --------------------------------------------------------------------------------
+def test_feedback_signal_by_hand():
+    frame = pd.DataFrame({"example_id": ["a", "a", "a", "b", "b"], "position": [0, 1, 2, 0, 1],
+                          "eval": [0.0, 1.0, 0.5, 0.25, 0.25]})
+    got = ropg_run.feedback_signal(frame)
+    assert got == pytest.approx({"inputs": 2, "items": 2.5, "top1": 0.125, "mean": (0.5 + 0.25) / 2,
+                                 "best": (1.0 + 0.25) / 2, "differing_share": 0.5})
+
+
+def _pool_frame(rows):
+    return pd.DataFrame(rows, columns=["example_id", "retriever", "items", "output", "abs_error", "correct"])
+
+
+def test_comparison_gain_follows_the_metric_direction_and_summary_shows_no_gain():
+    # lamp3 (MAE, lower is better): ropg-rl lowers the error -> positive gain; lamp2: neither gains
+    lamp3 = _pool_frame([("x", "dense", ["1", "2"], "3", 2.0, 0), ("x", "ropg-rl", ["1", "3"], "4", 1.0, 0),
+                         ("x", "ropg-kd", ["2", "1"], "3", 2.0, 0),
+                         ("y", "dense", ["4"], "5", 0.0, 0), ("y", "ropg-rl", ["4"], "5", 0.0, 0),
+                         ("y", "ropg-kd", ["4"], "5", 0.0, 0)])
+    lamp2 = _pool_frame([("z", "dense", ["1"], "a", 0, 1), ("z", "ropg-rl", ["2"], "b", 0, 0),
+                         ("z", "ropg-kd", ["1"], "a", 0, 1)])
+    metrics = {"lamp3": {"dev": pd.DataFrame({"mae": [1.0, 0.5, 1.0], "rmse": [1.4, 0.7, 1.4]},
+                                             index=["dense", "ropg-rl", "ropg-kd"])},
+               "lamp2": {"dev": pd.DataFrame({"accuracy": [1.0, 0.0, 1.0], "f1": [1.0, 0.0, 1.0]},
+                                             index=["dense", "ropg-rl", "ropg-kd"])}}
+    feedback = {"lamp3": {"dev": lamp3}, "lamp2": {"dev": lamp2}}
+    table = ropg_run.comparison_table(feedback, metrics, "dev", ["ropg-rl", "ropg-kd"])
+    assert table.loc["lamp3", "ropg-rl gain"] == pytest.approx(0.5)
+    assert table.loc["lamp3", "ropg-kd gain"] == pytest.approx(0.0)
+    assert table.loc["lamp3", "ropg-rl changed"] == pytest.approx(0.5)  # x changed, y did not
+    assert table.loc["lamp3", "ropg-kd changed"] == pytest.approx(0.0)  # same items, other order
+    assert table.loc["lamp2", "ropg-rl gain"] == pytest.approx(-1.0)
+    # the paired t-test on the absolute errors (2, 0) against (1, 0), as scipy computes it
+    assert table.loc["lamp3", "ropg-rl p"] == pytest.approx(stats.ttest_rel([2.0, 0.0], [1.0, 0.0]).pvalue)
+    assert table.loc["lamp3", "ropg-kd p"] == 1.0  # identical errors
+    assert list(table["improved by"]) == ["ropg-rl", "none"]  # not significant: no star
+    text = ropg_run.improvement_summary(table, ["ropg-rl", "ropg-kd"])
+    assert "**1 of 2**" in text and "ropg-rl on 1, 0 of them significantly, ropg-kd on 0" in text
+    assert "**lamp2** (accuracy): no gain" in text and "lamp3** (" not in text
+    starred = ropg_run.comparison_table(feedback, metrics, "dev", ["ropg-rl", "ropg-kd"], alpha=0.6)
+    assert list(starred["improved by"]) == ["ropg-rl*", "none"]
+    # beside the paper's Table 3: LaMP-3 MAE Contriever 0.299, ROPG-RL 0.286; LaMP-2 accuracy 0.396, 0.391
+    beside = ropg_run.gains_beside_paper(table, ["ropg-rl"])
+    assert beside.loc["lamp3", ("ropg-rl gain", "this build")] == pytest.approx(0.5)
+    assert beside.loc["lamp3", ("ropg-rl gain", "paper")] == pytest.approx(0.013)
+    assert beside.loc["lamp2", ("ropg-rl gain", "paper")] == pytest.approx(-0.005)
+
+
+def test_changed_example_is_the_largest_gain_among_changed_inputs():
+    df = _pool_frame([("a", "dense", ["1"], "", 1.0, 0), ("a", "ropg-kd", ["1"], "", 0.0, 0),  # same items
+                      ("b", "dense", ["1"], "", 2.0, 0), ("b", "ropg-kd", ["2"], "", 1.0, 0),
+                      ("c", "dense", ["1"], "", 3.0, 0), ("c", "ropg-kd", ["3"], "", 2.0, 0)])
+    assert ropg_run.changed_example(df, "lamp3", "ropg-kd") == ("b", 1.0)  # first of the tied gains
+    same = df[df["example_id"] == "a"]
+    assert ropg_run.changed_example(same, "lamp3", "ropg-kd") is None
+    example = lamp2_examples(n=1, profile=4, seed=0)[0]
+    ids = [str(item["id"]) for item in example.profile]
+    df2 = pd.DataFrame({"example_id": [example.id] * 2, "retriever": ["dense", "ropg-kd"],
+                        "items": [[ids[0]], [ids[1]]], "output": ["comedy", "drama"], "correct": [1.0, 0.0]})
+    text = ropg_run.changed_example_markdown(df2, example, "lamp2", ["dense", "ropg-kd"])
+    assert f"`{ids[1]}`: {get_task('lamp2').index_text(example.profile[1])}" in text
+    assert "**ropg-kd** (accuracy 0.000) answered *drama*" in text
+
+
+# ----- command line --------------------------------------------------------------------------
+def test_cli_trains_and_prints_the_comparison(settings, data_dir, tiny_encoder_dir, monkeypatch, capsys):
+    monkeypatch.setattr(ropg_run, "get_llm", lambda *args, **kwargs: FakeLLM())
+    parser = argparse.ArgumentParser()
+    ropg_run.add_cli(parser.add_subparsers())
+    args = parser.parse_args(["ropg", "--task", "lamp2", "--method", "kd", "--data-dir", str(data_dir),
+                              "--encoder", str(tiny_encoder_dir), "--store", settings.store, "--train-inputs", "12",
+                              "--epochs", "1", "--lr", "0.01", "--batch-size", "4", "--train-layers", "all"])
+    assert args.train_layers is None
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "ropg-kd gain" in out and "ropg-rl" not in out
+    folder = out.strip().splitlines()[-1].split(": ", 1)[1]
+    record = json.loads((Path(folder) / "ropg.json").read_text())
+    assert record["config"]["train_layers"] is None and record["trained_examples"] == 12

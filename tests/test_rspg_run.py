@@ -1,0 +1,236 @@
+"""RSPG end to end on small real runs: texts, QPP choices, invariants of the oracle, caching, tables, CLI."""
+
+import argparse
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from fakes import FakeLLM, lamp2_examples
+from lampkit import rspg_run
+from lampkit.data import Example
+from lampkit.experiment import Settings, metrics_by_retriever
+from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
+from lampkit.retrievers.base import Ranking, order_by_scores
+from lampkit.rspg_run import (QPP_METHODS, SELECTORS, RspgConfig, oracle_gap, oracle_share, qpp_selections,
+                              run_selection, selector_texts, table4, table5, table5_paper)
+from lampkit.tasks import WhitespaceCounter, get_task
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture()
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
+    return Settings(task="lamp2", store=str(tmp_path / "feedback.sqlite"), show_progress=False)
+
+
+@pytest.fixture()
+def config(tiny_encoder_dir):
+    return RspgConfig(encoder=str(tiny_encoder_dir), max_length=32, epochs=3, lr=1e-2)
+
+
+def base_pool(encoder):
+    return [NoPersonalization(), Recency(), BM25(), Dense(encoder)]
+
+
+def full_pool(encoder):
+    """The base pool and a ROPG-shaped stand-in: a dense retriever that reads only 8 tokens."""
+    return [*base_pool(encoder), Dense(encoder, name="ropg-rl", max_length=8)]
+
+
+LAMP2 = {"train": lamp2_examples(24, seed=0), "test": lamp2_examples(16, seed=1)}
+
+
+class RatingLLM:
+    """Answers LaMP-3 with the score that starts the prompt (the first entry's), else 3."""
+
+    model_id = "rating-llm"
+    settings = {"beams": 1, "max_input_length": 512}
+    counter = WhitespaceCounter()
+
+    def generate(self, prompts, batch_size=32, show_progress=False):
+        return [p[0] if p[:1] in ("1", "2", "3", "4", "5") else "3" for p in prompts]
+
+
+def lamp3_examples(n, seed):
+    rng = random.Random(seed)
+    t = get_task("lamp3")
+    words = "good bad great movie book story love hate read day".split()
+    out = []
+    for i in range(n):
+        items = [{"id": f"r{i}-{j}", "date": f"20{10 + j:02d}-01-01", "score": str(rng.randint(1, 5)),
+                  "text": " ".join(rng.choice(words) for _ in range(5))} for j in range(rng.randint(3, 7))]
+        out.append(Example(id=f"q{i}", input=t.make_input(text=" ".join(rng.choice(words) for _ in range(6))),
+                           profile=items, user_id=f"u{i}", output=str(rng.randint(1, 5))))
+    return out
+
+
+# --- texts and QPP choices ---------------------------------------------------------------------
+
+
+def test_selector_texts_follow_the_pool_order(tiny_encoder):
+    df = pd.DataFrame({"example_id": ["a", "a", "b", "b"], "retriever": ["x", "y", "x", "y"],
+                       "prompt": ["the movie", "the book", "a story", "a day"], "output": ["good", "bad", "great", ""]})
+    assert selector_texts(df, ["x", "y"], "pre") == [["the movie", "the book"], ["a story", "a day"]]
+    assert selector_texts(df, ["y", "x"], "pre") == [["the book", "the movie"], ["a day", "a story"]]
+    post = selector_texts(df, ["x", "y"], "post", tiny_encoder.tokenizer, 32)
+    assert post == [["the movie good", "the book bad"], ["a story great", "a day "]]
+    with pytest.raises(ValueError):
+        selector_texts(df, ["x", "y"], "during")
+    with pytest.raises(ValueError):
+        selector_texts(df, ["x", "y"], "post")
+
+
+class Fixed:
+    """A retriever whose scores are given per input."""
+
+    def __init__(self, name, scores):
+        self.name = name
+        self.scores = [np.asarray(s, dtype=float) for s in scores]
+
+    def rank_many(self, task, examples):
+        return [Ranking(order_by_scores(s), s) for s in self.scores[:len(examples)]]
+
+
+def test_qpp_selections_hand_computed():
+    examples = lamp2_examples(2, seed=3)
+    a = Fixed("a", [[0, 0, 0, 0], [1.0, 0.5, 0.25]])
+    b = Fixed("b", [[3, 0, 0, 0], [2, 2, 2]])
+    got = qpp_selections("lamp2", examples, [a, b], k=1, x=0.5)
+    # input 0: WIG(k=1) a 0, b 3 - 0.75 > 0 -> b; NQC(k=1) 0 for both -> a; sigma_max a 0, b 1.5 -> b;
+    #          sigma_50% a 0 (s_1 = 0), b keeps only 3 -> 0 -> a
+    # input 1: WIG a 1 - 7/12 > 0, b 0 -> a; NQC 0, 0 -> a; sigma_max a > 0, b 0 -> a; sigma_50% a 0.25, b 0 -> a
+    assert {m: c.tolist() for m, c in got.items()} == {"wig": [1, 0], "nqc": [0, 0], "sigma_max": [1, 0],
+                                                      "sigma_x": [0, 0]}
+
+
+# --- a real run: pool feedback, selectors, QPP, oracle ----------------------------------------
+
+
+def check_bounds(sel):
+    lower, upper = sel.bounds()
+    sign = 1.0 if sel.higher_is_better else -1.0
+    for j in range(len(sel.pool)):  # per input and on average, every retriever lies between the bounds
+        assert np.all(sign * lower <= sign * sel.matrix[:, j]) and np.all(sign * sel.matrix[:, j] <= sign * upper)
+    means = sel.matrix.mean(axis=0)
+    assert np.all(sign * lower.mean() <= sign * means) and np.all(sign * means <= sign * upper.mean())
+    rates = sel.success_rates()
+    assert rates["oracle-upper"] == 1.0
+    assert (sel.matrix.max(axis=1) != sel.matrix.min(axis=1)).any()  # the pool disagrees somewhere
+
+
+def test_lamp2_run_invariants_and_metrics(settings, config, tiny_encoder):
+    sel = run_selection(settings, "lamp2", full_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+    assert sel.pool == ["none", "recency", "bm25", "dense", "ropg-rl"]
+    assert set(sel.choices) == {*QPP_METHODS, *SELECTORS, "oracle-upper", "oracle-lower"}
+    for c in sel.choices.values():
+        assert c.shape == (16,) and c.min() >= 0 and c.max() < 5
+    check_bounds(sel)
+    lower, upper = sel.bounds()
+    metrics = sel.metrics()
+    assert metrics.loc["oracle-upper", "accuracy"] == pytest.approx(upper.mean())
+    assert metrics.loc["oracle-lower", "accuracy"] == pytest.approx(lower.mean())
+    # a retriever's row is the official aggregate of its outputs
+    official = metrics_by_retriever(sel.feedback, "lamp2", LAMP2["test"])
+    pd.testing.assert_frame_equal(metrics.loc[sel.pool, ["accuracy", "f1"]], official[["accuracy", "f1"]],
+                                  check_names=False)
+    # a method's accuracy is the mean correctness of the retrievers it picked
+    picked = sel.matrix[np.arange(16), sel.choices["rspg-post"]]
+    assert metrics.loc["rspg-post", "accuracy"] == pytest.approx(picked.mean())
+    assert len(sel.history["pre"]) == len(sel.history["post"]) == config.epochs
+
+
+def test_errors_run_invariants(settings, config, tiny_encoder):
+    data = {"train": lamp3_examples(20, 0), "test": lamp3_examples(16, 1)}
+    sel = run_selection(settings, "lamp3", base_pool(tiny_encoder), config, "test", modes=("pre",),
+                        llm=RatingLLM(), examples=data)
+    assert not sel.higher_is_better and set(sel.history) == {"pre"} and "rspg-post" not in sel.choices
+    check_bounds(sel)
+    lower, upper = sel.bounds()
+    assert lower.mean() >= upper.mean()  # the worst retriever has the larger error
+    assert sel.metrics().loc["oracle-upper", "mae"] == pytest.approx(upper.mean())
+    t4 = table4({"lamp3": sel})
+    assert np.isnan(t4.loc["lamp3", "rspg_post"]) and t4.loc["lamp3", "oracle"] == 1.0
+
+
+def test_selectors_are_trained_once_then_loaded(settings, config, tiny_encoder, monkeypatch):
+    first = run_selection(settings, "lamp2", base_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the selector should come from the artifact cache")
+
+    monkeypatch.setattr(rspg_run, "train_selector", no_training)
+    again = run_selection(settings, "lamp2", base_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+    for m in SELECTORS:
+        np.testing.assert_array_equal(first.choices[m], again.choices[m])
+    assert again.history == first.history
+    # other training data (one input fewer) is another selector: trained, so here refused
+    fewer = {"train": LAMP2["train"][1:], "test": LAMP2["test"]}
+    with pytest.raises(AssertionError, match="artifact cache"):
+        run_selection(settings, "lamp2", base_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=fewer)
+
+
+def test_ablation_table_and_oracle_of_a_larger_pool(settings, config, tiny_encoder):
+    full = run_selection(settings, "lamp2", full_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+    small = run_selection(settings, "lamp2", base_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+    # the small pool's columns are the full pool's first four
+    np.testing.assert_array_equal(small.matrix, full.matrix[:, :4])
+    t5 = table5({"full": {"lamp2": full}, "no-ropg": {"lamp2": small}})
+    row = t5.loc["lamp2"]
+    assert row["metric"] == "accuracy"
+    assert row["oracle_upper"] >= small.bounds().upper.mean() and row["oracle_lower"] <= small.bounds().lower.mean()
+    for m, col in (("rspg-pre", "rspg_pre"), ("rspg-post", "rspg_post")):
+        assert row[col] == pytest.approx(full.metrics().loc[m, "accuracy"])
+        assert row[col + "_no_ropg"] == pytest.approx(small.metrics().loc[m, "accuracy"])
+    gap = oracle_gap(t5).loc["lamp2"]
+    best = max(("rspg_pre", "rspg_post"), key=lambda c: row[c])
+    assert gap["value"] == row[best] and gap["share"] == pytest.approx(row[best] / row["oracle_upper"])
+    t4 = table4({"lamp2": full})
+    rates = full.success_rates()
+    assert t4.loc["lamp2", "rspg_post"] == rates["rspg-post"] and t4.loc["lamp2", "wig"] == rates["wig"]
+    assert t4.loc["lamp2", "best_single"] in full.pool
+
+
+# --- the paper's numbers and the oracle share --------------------------------------------------
+
+
+def test_oracle_share_reproduces_the_papers_lamp1_figure():
+    gap = oracle_gap(table5_paper())
+    # RSPG-Post 0.672 of an oracle 0.798 on LaMP-1: the paper's 84.2%
+    assert gap.loc["lamp1", "selector"] == "rspg-post"
+    assert round(100 * gap.loc["lamp1", "share"], 1) == 84.2
+    # LaMP-3 is an error: the share is oracle / selector (0.181 / 0.264)
+    assert gap.loc["lamp3", "share"] == pytest.approx(0.181 / 0.264)
+    assert oracle_share(0.5, 0.0) != oracle_share(0.5, 0.0)  # NaN: no upper bound to reach
+    assert oracle_share(0.0, 0.0, higher_is_better=False) == 1.0
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def test_cli_arguments():
+    parser = argparse.ArgumentParser()
+    rspg_run.add_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["rspg", "--task", "lamp1", "--mode", "post"])
+    assert args.func is rspg_run.rspg_cli and args.mode == "post" and not args.without_ropg
+    defaults = RspgConfig()
+    assert (args.trainable_layers, args.encoder_layers, args.max_length, args.lr) == \
+        (defaults.trainable_layers, defaults.encoder_layers, defaults.max_length, defaults.lr)
+    assert args.selector_encoder is None
+    paper = RspgConfig.paper()
+    args = parser.parse_args(["rspg", "--trainable-layers", "all", "--encoder-layers", "all", "--selector-encoder",
+                              paper.encoder, "--max-length", "1024", "--lr", "1e-5", "--without-ropg"])
+    assert (args.trainable_layers, args.encoder_layers, args.max_length, args.lr) == \
+        (paper.trainable_layers, paper.encoder_layers, paper.max_length, paper.lr)
+    assert args.without_ropg
+    with pytest.raises(SystemExit):
+        parser.parse_args(["rspg", "--mode", "during"])
