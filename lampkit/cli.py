@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-seed", type=int, default=0, help="mini-LaMP seed of the dev sets in the model card")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--data-seeds", default=None, help="comma-separated mini-LaMP seeds to train on (default 1,2,3,4)")
     p.add_argument("--quick", action="store_true", help="a few dozen steps of a tiny model (for tests)")
     p.add_argument("--per-task", action="store_true", help="one model per task in OUT/<task> (the embedded mini-t5)")
     p.add_argument("--jobs", type=int, default=None, help="with --per-task: tasks trained at once")

@@ -551,16 +551,21 @@ def _model_card(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_CLI_OPTIONS = ("out", "data_dir", "scale", "seed", "eval_seed", "task", "steps", "batch_size", "jobs")
+_CLI_OPTIONS = ("out", "data_dir", "scale", "seed", "eval_seed", "task", "steps", "batch_size", "data_seeds", "jobs")
 
 
 def train_cli(args: Any) -> int:
     """``lampkit llm train``: ``--out DIR [--per-task [--jobs N]] [--data-dir DIR] [--scale S] [--seed N]
-    [--eval-seed N] [--task T] [--steps N] [--batch-size N] [--quick]`` (``args`` holds those names)."""
+    [--eval-seed N] [--task T] [--steps N] [--batch-size N] [--data-seeds 1,2,..] [--quick]`` (``args`` holds those names)."""
     quick = bool(getattr(args, "quick", False))
     per_task = bool(getattr(args, "per_task", False))
     config = TrainConfig.quick() if quick else TrainConfig()
     overrides = {name: getattr(args, name) for name in ("steps", "batch_size") if getattr(args, name, None) is not None}
+    if getattr(args, "data_seeds", None):
+        try:
+            overrides["data_seeds"] = tuple(int(s) for s in str(args.data_seeds).split(","))
+        except ValueError:
+            raise ValueError(f"--data-seeds: expected comma-separated integers, got {args.data_seeds!r}") from None
     options = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name in _CLI_OPTIONS
                if getattr(args, name, None) is not None]
     flags = [flag for flag, on in (("--per-task", per_task), ("--quick", quick)) if on]

@@ -121,12 +121,15 @@ def fit_selector(texts: Sequence[Sequence[str]], evals: np.ndarray, config: Rspg
     """A selector trained on ``texts`` and their ``evals`` with ``config``, through the artifact cache.
 
     The cache key is the content of the texts and EVAL, the encoder's identity and the training
-    settings, so the same training data gives back the same saved selector without training.
+    settings, so the same training data gives back the same saved selector without training
+    (a selector trained by this call is returned as trained, without reading it back).
     """
     artifacts = artifacts or ArtifactCache()
     evals = np.asarray(evals, dtype=np.float64)
     key = {"texts": _digest([list(group) for group in texts]), "eval": _digest(evals.tolist()),
            "encoder": get_encoder(config.encoder).model_id, "settings": config.training()}
+
+    trained: list[Selector] = []
 
     def build(folder) -> None:
         selector = train_selector(texts, evals, config.encoder, epochs=config.epochs, lr=config.lr,
@@ -134,8 +137,10 @@ def fit_selector(texts: Sequence[Sequence[str]], evals: np.ndarray, config: Rspg
                                   trainable_layers=config.trainable_layers, encoder_layers=config.encoder_layers,
                                   cache=EmbeddingCache(default_cache_path()), show_progress=show_progress)
         selector.save_pretrained(folder)
+        trained.append(selector)
 
-    return Selector.from_pretrained(artifacts.get_or_build("rspg-selector", key, build, SELECTOR_MODULES))
+    folder = artifacts.get_or_build("rspg-selector", key, build, SELECTOR_MODULES)
+    return trained[0] if trained else Selector.from_pretrained(folder)
 
 
 def qpp_selections(task: str | Task, examples: Sequence[Example], pool: Sequence, k: int = 4,

@@ -24,7 +24,7 @@ def test_chapter_defaults_are_the_book_config_the_pool_loads():
     assert p["train_inputs"] == ropg_run.BOOK_TRAIN_INPUTS
     assert (p["epochs"], p["train_layers"], p["lr"], p["batch_size"], p["train_seed"]) == (
         config.epochs, config.train_layers, config.lr, config.batch_size, config.seed)
-    assert p["methods"] == "rl,kd" and p["task"] == "all" and p["scale"] == "default"
+    assert p["methods"] == "rl,kd" and p["task"] == "all" and p["scale"] is None
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import pandas as pd
+import torch
 
 from ..cache import ArtifactCache
 from ..datasets import resolve_scale
@@ -288,8 +289,8 @@ def run_config(settings: LongformSettings, config: PipelineConfig, data: dict[st
     """
     cache = cache or ArtifactCache()
     key = {"data": fingerprint, "base": folder_id(base), "pipeline": config.as_dict(),
-           "encoder": _encoder_id(settings, config), "train_targets": settings.train_targets, "eval_split": settings.eval_split,
-           "config": settings.finetune}
+           "encoder": _encoder_id(settings, config), "train_targets": settings.train_targets,
+           "eval_split": settings.eval_split, "config": settings.finetune}
 
     def build(tmp: Path) -> None:
         split = settings.eval_split
@@ -304,8 +305,6 @@ def run_config(settings: LongformSettings, config: PipelineConfig, data: dict[st
                         seed=settings.seed, aux=aux, init=base)
         eval_in = build_inputs(config, data[split], entries[split] if entries else None, dfs)
         generator = load_generator(model_dir, settings.finetune)
-        import torch
-
         threads = torch.get_num_threads()
         torch.set_num_threads(settings.threads)
         try:
