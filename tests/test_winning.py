@@ -46,3 +46,19 @@ def test_retrieval_matters_fails_when_one_retriever_dominates():
     df = frame("correct", [[0, 1, 0]] * 6 + [[0, 1, 1]] * 2)
     res = retrieval_matters(df, "lamp1", ["none", "bm25", "recency"])
     assert res["max_relative_rate"] > 0.4 and not res["holds"]
+
+
+def test_retrieval_matters_summary_names_the_failed_conditions():
+    from lampkit.tables import failed_conditions, retrieval_matters_summary
+
+    ok = {"task": "lamp2", "metric": "accuracy", "no_personalization": 0.2, "best_single": 0.36,
+          "best_retriever": "dense", "oracle": 0.58, "margin": 0.16, "differing_share": 0.52,
+          "max_relative_rate": 0.22, "holds": True}
+    bad = dict(ok, task="lamp1", best_single=0.61, oracle=0.61, margin=0.01, differing_share=0.04,
+               max_relative_rate=0.45, holds=False)
+    assert failed_conditions(ok) == []
+    failed = failed_conditions(bad)
+    assert len(failed) == 4 and "0.010 only" in failed[0] and "4.0% of inputs" in failed[2] and "45.0%" in failed[3]
+    text = retrieval_matters_summary(pd.DataFrame([ok, bad]))
+    assert "lamp2** (accuracy)" in text and "the condition holds." in text
+    assert "does **not** hold (the best single retriever beats no personalization by 0.010 only" in text
