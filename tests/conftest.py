@@ -7,6 +7,19 @@ from pathlib import Path
 
 import pytest
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run fastest on one torch thread (no OpenMP hand-offs, and far faster on a busy
+    machine); the previous thread count is restored after the module. Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 TINY_WORDS = (
     "the a of and to in is was for on with by at from as it this that an be are his her "
     "physician doctor patient treated cured sick man woman stock markets fell sharply rose "

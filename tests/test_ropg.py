@@ -22,13 +22,7 @@ from lampkit.tasks import get_task
 from fakes import FakeLLM, lamp2_examples
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is faster than two (no OpenMP hand-offs), and far faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _softmax(xs):

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-import torch
 
 from lampkit import ropg_run
 from lampkit.data import write_split
@@ -29,13 +28,7 @@ from lampkit.tasks import get_task
 
 from fakes import FakeLLM, lamp2_examples
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is faster than two (no OpenMP hand-offs), and far faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 TRAINING = {"train_inputs": 20, "epochs": 2, "batch_size": 8, "micro_batch_size": 4, "lr": 1e-2, "max_length": 64,

@@ -6,7 +6,6 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from fakes import FakeLLM, lamp2_examples
 from lampkit import rspg_run
@@ -19,12 +18,7 @@ from lampkit.rspg_run import (QPP_METHODS, SELECTORS, RspgConfig, oracle_gap, or
 from lampkit.tasks import WhitespaceCounter, get_task
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture()

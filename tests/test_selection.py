@@ -13,13 +13,7 @@ from lampkit.selection import (Selector, keep_bottom_layers, kl_loss, oracle_bou
                                predict, success_rate, target_distribution, train_selector)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors train fastest on one thread (and far faster on a busy machine); restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- oracle bounds and success rate ----------------------------------------------------------
