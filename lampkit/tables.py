@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Mapping
-
 import pandas as pd
 
 from .tasks import Task, all_tasks
+from .winning import failed_conditions
 
 __all__ = ["task_overview", "side_by_side"]
 
@@ -87,23 +86,6 @@ def with_paper(ours: pd.DataFrame, paper: pd.DataFrame, methods: list[str],
         cols[(m, ours_label)] = ours[m]
         cols[(m, paper_label)] = p[PAPER_COLUMN[m]].reindex(ours.index)
     return pd.DataFrame(cols)
-
-
-def failed_conditions(row: Mapping[str, object], min_margin: float = 0.02) -> list[str]:
-    """The retrieval-matters conditions one row of :func:`~lampkit.winning.retrieval_matters` misses, in words."""
-    failed = []
-    if float(row["margin"]) < min_margin:
-        failed.append(f"the best single retriever beats no personalization by {float(row['margin']):.3f} only, "
-                      f"less than {min_margin}")
-    if float(row["oracle"]) == float(row["best_single"]):  # the oracle is never worse than a retriever
-        failed.append("the oracle does not beat the best single retriever")
-    if float(row["differing_share"]) < 0.2:
-        failed.append(f"the retrievers differ on {100 * float(row['differing_share']):.1f}% of inputs only, "
-                      "less than a fifth")
-    if float(row["max_relative_rate"]) > 0.4:
-        failed.append(f"one retriever's relative winning rate is {100 * float(row['max_relative_rate']):.1f}%, "
-                      "above 40%")
-    return failed
 
 
 def retrieval_matters_summary(matters: pd.DataFrame) -> str:

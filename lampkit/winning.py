@@ -7,7 +7,7 @@ to one over the pool (SPEC section 7).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ import pandas as pd
 from .feedback import eval_matrix
 from .tasks import Task, get_task
 
-__all__ = ["PER_EXAMPLE_COLUMN", "main_matrix", "winners", "winning_rates", "retrieval_matters"]
+__all__ = ["PER_EXAMPLE_COLUMN", "main_matrix", "winners", "winning_rates", "retrieval_matters", "failed_conditions"]
 
 # the per-example column behind each aggregate metric
 PER_EXAMPLE_COLUMN = {"accuracy": "correct", "f1": "correct", "mae": "abs_error", "rmse": "sq_error",
@@ -70,6 +70,23 @@ def retrieval_matters(df: pd.DataFrame, task: str | Task, retrievers: Sequence[s
         "best_single": float(means[best]), "best_retriever": retrievers[best], "oracle": float(oracle),
         "margin": float(margin), "differing_share": differing, "max_relative_rate": float(rates.max()),
     }
-    result["holds"] = bool(margin >= min_margin and sign * (oracle - means[best]) > 0
-                           and differing >= 0.2 and rates.max() <= 0.4)
+    result["holds"] = not failed_conditions(result, min_margin)
     return result
+
+
+def failed_conditions(row: Mapping[str, object], min_margin: float = 0.02) -> list[str]:
+    """The retrieval-matters conditions a :func:`retrieval_matters` result (or a row of their frame) misses,
+    in words; none missed: the conditions hold."""
+    failed = []
+    if float(row["margin"]) < min_margin:
+        failed.append(f"the best single retriever beats no personalization by {float(row['margin']):.3f} only, "
+                      f"less than {min_margin}")
+    if float(row["oracle"]) == float(row["best_single"]):  # the oracle is never worse than a retriever
+        failed.append("the oracle does not beat the best single retriever")
+    if float(row["differing_share"]) < 0.2:
+        failed.append(f"the retrievers differ on {100 * float(row['differing_share']):.1f}% of inputs only, "
+                      "less than a fifth")
+    if float(row["max_relative_rate"]) > 0.4:
+        failed.append(f"one retriever's relative winning rate is {100 * float(row['max_relative_rate']):.1f}%, "
+                      "above 40%")
+    return failed
