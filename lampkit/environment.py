@@ -41,6 +41,8 @@ def machine() -> dict[str, Any]:
     """Python, operating system, processor, cores, torch threads and accelerator."""
     import torch
 
+    from .encoders import default_device, has_fast_bf16
+
     info: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -48,6 +50,7 @@ def machine() -> dict[str, Any]:
         "cpu cores": os.cpu_count(),
         "torch threads": torch.get_num_threads(),
         "cuda": torch.cuda.is_available(),
+        "bfloat16 matrix units (AMX or GPU)": has_fast_bf16(default_device()),
     }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
@@ -83,7 +86,7 @@ def model_identity(name_or_path: str | Path) -> str:
 def build_record(settings) -> dict[str, Any]:
     """Everything that identifies a build of the book with ``settings`` (an ``experiment.Settings``)."""
     from . import __version__
-    from .encoders import _resolve
+    from .encoders import _resolve, precision_label
     from .experiment import default_llm_path
     from .llm import model_for_task
     from .version import code_version
@@ -97,7 +100,8 @@ def build_record(settings) -> dict[str, Any]:
         "data": data_identity(settings.data_dir, settings.scale, settings.seed),
         "llm": {t.name: model_identity(model_for_task(llm, t.name)) for t in settings.tasks},
         "encoder": {"name": settings.encoder or "all-MiniLM-L6-v2 (embedded)",
-                    "identity": model_identity(_resolve(settings.encoder))},
+                    "identity": model_identity(_resolve(settings.encoder)),
+                    "precision": precision_label() + " (float32 weights and embeddings)"},
     }
 
 

@@ -111,12 +111,13 @@ def selection_pool(settings: Settings, task: str | Task, with_ropg: bool = True)
     """
     from .retrievers import BM25, Dense, NoPersonalization, Recency
 
-    pool = [NoPersonalization(), Recency(), BM25(), Dense(get_encoder(settings.encoder))]
-    if with_ropg:
-        from .ropg_run import ropg_retrievers
+    pool = [NoPersonalization(), Recency(), BM25()]
+    if not with_ropg:
+        return pool + [Dense(get_encoder(settings.encoder))]
+    from .ropg_run import ropg_retrievers
 
-        pool += ropg_retrievers(settings, task, methods=("rl", "kd"))
-    return pool
+    # dense, ropg-rl, ropg-kd: one pass of the frozen lower layers embeds a text for all three
+    return pool + ropg_retrievers(settings, task, methods=("rl", "kd"), with_initial=True)
 
 
 def load_examples(settings: Settings, task: str | Task, split: str) -> list[Example]:

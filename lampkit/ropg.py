@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from .data import Example, LampDataError
 from .embedding_cache import EmbeddingCache, embedding_key
-from .encoders import Encoder, _quiet_loading, default_device, load_encoder, mean_pool
+from .encoders import Encoder, _quiet_loading, default_device, load_encoder, mean_pool, resolve_encoder_dtype
 from .io import atomic_write_json
 from .tasks import Task, get_task
 
@@ -407,6 +407,10 @@ class SharedLowerEncoders:
             raise ValueError(f"split must lie in [0, {n_layers}], got {split}")
         lower = {k: v for k, v in first.state_dict().items() if self._is_lower(k)}
         for enc in self.encoders[1:]:
+            if enc.dtype != self.encoders[0].dtype or enc.device != self.encoders[0].device:
+                raise ValueError(f"{enc.model_id} runs on {enc.device} as {enc.dtype}, "
+                                 f"{self.encoders[0].model_id} on {self.encoders[0].device} as "
+                                 f"{self.encoders[0].dtype}: they cannot share a pass")
             theirs = enc.model.state_dict()
             for name, tensor in lower.items():
                 if not torch.equal(theirs[name].to(tensor.device), tensor):
@@ -423,10 +427,13 @@ class SharedLowerEncoders:
         return _SharedMember(self, index)
 
     def embed_all(self, texts: Sequence[str], batch_size: int = 64, max_length: int = 512,
-                  show_progress: bool = False) -> list[np.ndarray]:
-        """Embeddings [len(texts), dim] (float32) of ``texts`` for every member, in member order."""
+                  show_progress: bool = False, members: Sequence[int] | None = None) -> list[np.ndarray | None]:
+        """Embeddings [len(texts), dim] (float32) of ``texts`` for every member, in member order;
+        with ``members``, only theirs (None in the other places)."""
         base = self.encoders[0]
-        out = [np.zeros((len(texts), enc.dim), dtype=np.float32) for enc in self.encoders]
+        wanted = set(range(len(self.encoders)) if members is None else members)
+        out = [np.zeros((len(texts), enc.dim), dtype=np.float32) if m in wanted else None
+               for m, enc in enumerate(self.encoders)]
         if not texts:
             return out
         encoded = base.tokenizer(list(texts), truncation=True, max_length=max_length, padding=False,
@@ -435,7 +442,8 @@ class SharedLowerEncoders:
         rows = [{n: encoded[n][i] for n in names} for i in range(len(texts))]
         order = sorted(range(len(texts)), key=lambda i: (-len(rows[i]["input_ids"]), i))
         models = [enc.model.eval() for enc in self.encoders]
-        with torch.inference_mode():
+        dtype = base.dtype
+        with torch.inference_mode(), torch.autocast(base.device.type, dtype=dtype, enabled=dtype is not None):
             starts = range(0, len(order), batch_size)
             for start in tqdm(starts, desc="encoding", unit="batch", disable=not show_progress):
                 idx = order[start:start + batch_size]
@@ -444,6 +452,8 @@ class SharedLowerEncoders:
                                               token_type_ids=batch.get("token_type_ids"))
                 hidden = _run_layers(hidden, batch["attention_mask"], models[0].encoder.layer[:self.split])
                 for m, model in enumerate(models):
+                    if out[m] is None:
+                        continue
                     top = _run_layers(hidden, batch["attention_mask"], model.encoder.layer[self.split:])
                     out[m][idx] = mean_pool(top.float(), batch["attention_mask"]).cpu().numpy()
         return out
@@ -462,13 +472,16 @@ class _SharedMember:
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, max_length: int = 512,
                show_progress: bool = False) -> np.ndarray:
-        """This checkpoint's embeddings of ``texts``; the other members' go to the family's cache."""
+        """This checkpoint's embeddings of ``texts``; those of the other members that the family's
+        cache lacks for some of ``texts`` are computed in the same pass and stored there."""
         texts = list(texts)
-        embeddings = self.family.embed_all(texts, batch_size, max_length, show_progress)
-        for m, enc in enumerate(self.family.encoders):
-            if m != self.index:
-                self.family.cache.put_many({embedding_key(enc.model_id, max_length, t): v
-                                            for t, v in zip(texts, embeddings[m])})
+        cache = self.family.cache
+        keys = {m: [embedding_key(enc.model_id, max_length, t) for t in texts]
+                for m, enc in enumerate(self.family.encoders) if m != self.index}
+        others = [m for m, ks in keys.items() if len(cache.get_many(ks)) < len(set(ks))]
+        embeddings = self.family.embed_all(texts, batch_size, max_length, show_progress, [self.index, *others])
+        for m in others:
+            cache.put_many(dict(zip(keys[m], embeddings[m])))
         return embeddings[self.index]
 
 
@@ -483,7 +496,8 @@ class RopgConfig:
     inputs make one optimizer step (the effective batch), in forward passes of
     ``micro_batch_size`` inputs whose gradients accumulate. ``train_layers`` None trains the
     whole encoder; N trains the top N transformer layers (see :class:`TrainableDense`).
-    ``dtype`` (e.g. ``"bfloat16"``) runs forward passes under autocast (meant for a GPU).
+    ``dtype`` (``"bfloat16"``; ``"auto"``: as :func:`~lampkit.encoders.resolve_encoder_dtype`,
+    bfloat16 where the hardware multiplies it fast) runs forward passes under autocast; None: float32.
     """
 
     depth: int = DEPTH
@@ -568,8 +582,9 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
     order_rng = torch.Generator().manual_seed(config.seed)
     sample_rng = torch.Generator().manual_seed(config.seed + 1)
     device = retriever.device
-    dtype = getattr(torch, config.dtype) if config.dtype else None
-    retriever.precompute([t for r in records for t in (r.query, *r.docs)], show_progress=show_progress)
+    dtype = resolve_encoder_dtype(config.dtype, device)
+    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        retriever.precompute([t for r in records for t in (r.query, *r.docs)], show_progress=show_progress)
     retriever.train()
     log: list[dict[str, float]] = []
     bar = tqdm(total=total, desc=f"ROPG-{method.upper()}", unit="step", disable=not show_progress)
@@ -637,7 +652,7 @@ def train_ropg(method: str, task: str | Task, examples: Sequence[Example], feedb
     device = torch.device(config.device or default_device())
     with _seeded(config.seed, config.deterministic, device):
         if not isinstance(initial_encoder, Encoder):
-            initial_encoder = load_encoder(str(initial_encoder), device=str(device))
+            initial_encoder = load_encoder(str(initial_encoder), device=str(device), dtype=config.dtype)
         retriever = TrainableDense.from_encoder(initial_encoder, config.train_layers, config.max_length, device,
                                                 frozen)
         log = fit(method, retriever, records, config, show_progress)

@@ -29,7 +29,7 @@ import pandas as pd
 from .cache import ArtifactCache
 from .data import Example
 from .embedding_cache import CachedEncoder, EmbeddingCache, default_cache_path
-from .encoders import DEFAULT_ENCODER, default_device, load_encoder
+from .encoders import DEFAULT_ENCODER, Encoder, default_device, load_encoder
 from .experiment import Settings, get_encoder, get_llm, load_examples, metrics_by_retriever, run_pool
 from .feedback import FEEDBACK_MODULES, FeedbackStore, example_key, item_feedback, llm_key
 from .paper import paper_table
@@ -49,8 +49,9 @@ __all__ = ["BOOK_CONFIG", "BOOK_TRAIN_INPUTS", "ROPG_MODULES", "RopgSetup", "rop
 # clipping, but the top layer only, fewer inputs, epochs and a smaller batch, to fit two CPU
 # cores, and a larger learning rate for the fewer steps (3e-4: of 1e-4, 3e-4 and 1e-3 tried on
 # the LaMP-2 dev set with a prototype LLM, the one where both methods gained; 1e-3 hurt ROPG-RL
-# there and on LaMP-4). RopgConfig() holds the paper's.
-BOOK_CONFIG = RopgConfig(epochs=3, batch_size=16, micro_batch_size=16, lr=3e-4, train_layers=1)
+# there and on LaMP-4). Forward passes run in the encoders' precision ("auto": bfloat16 autocast
+# on a CPU with AMX or a GPU, as the dense retrievers). RopgConfig() holds the paper's.
+BOOK_CONFIG = RopgConfig(epochs=3, batch_size=16, micro_batch_size=16, lr=3e-4, train_layers=1, dtype="auto")
 BOOK_TRAIN_INPUTS: int | None = 100  # the first N inputs of the train split; None: all
 
 # code a checkpoint depends on: training, feedback (prompts, metrics), the encoder and this module
@@ -165,23 +166,28 @@ def checkpoint(settings: Settings, task: str | Task, method: str, llm: Any = Non
     return (cache or ArtifactCache()).get_or_build(STAGE, key, build, ROPG_MODULES) / "model"
 
 
-def load_ropg(folders: Mapping[str, str | Path]) -> list[Dense]:
+def load_ropg(folders: Mapping[str, str | Path], initial: Encoder | None = None) -> list[Dense]:
     """Trained checkpoints (method -> folder) as pool retrievers ``ropg-<method>``, in the mapping's order.
 
     Each ranks like :class:`~lampkit.retrievers.Dense` over its own weights behind the persistent
     embedding cache (``config`` names the weights' content). Checkpoints that trained the same top
     layers of one initial encoder share the frozen lower layers' pass
-    (:class:`~lampkit.ropg.SharedLowerEncoders`).
+    (:class:`~lampkit.ropg.SharedLowerEncoders`). With ``initial`` (the encoder they were trained
+    from, as loaded), the list starts with its ``dense`` retriever, which joins that shared pass:
+    the three embeddings of a text cost the lower layers once.
     """
     cache = EmbeddingCache(default_cache_path())
-    encoders = [load_encoder(str(f)) for f in folders.values()]
+    encoders = [load_encoder(str(f), device=str(initial.device) if initial else None) for f in folders.values()]
+    names = [retriever_name(m) for m in folders]
+    if initial is not None:
+        encoders, names = [initial, *encoders], ["dense", *names]
     trained = {json.loads((Path(f) / "ropg.json").read_text())["config"]["train_layers"] for f in folders.values()}
     if len(encoders) > 1 and len(trained) == 1 and None not in trained:  # the same top N layers: BERT-like
         family = SharedLowerEncoders(encoders, len(encoders[0].model.encoder.layer) - trained.pop(), cache)
         text_encoders = [CachedEncoder(family.member(i), cache) for i in range(len(encoders))]
     else:
         text_encoders = [CachedEncoder(enc, cache) for enc in encoders]
-    return [Dense(enc, name=retriever_name(m)) for m, enc in zip(folders, text_encoders)]
+    return [Dense(enc, name=name) for name, enc in zip(names, text_encoders)]
 
 
 def checkpoints(settings: Settings, task: str | Task, methods: Sequence[str] = ("rl", "kd"),
@@ -192,9 +198,11 @@ def checkpoints(settings: Settings, task: str | Task, methods: Sequence[str] = (
 
 
 def ropg_retrievers(settings: Settings, task: str | Task, methods: Sequence[str] = ("rl", "kd"),
-                    llm: Any = None) -> list[Dense]:
-    """The ROPG retrievers of ``task`` (``ropg-rl``, ``ropg-kd``), trained once per settings and cached."""
-    return load_ropg(checkpoints(settings, task, methods, llm))
+                    llm: Any = None, with_initial: bool = False) -> list[Dense]:
+    """The ROPG retrievers of ``task`` (``ropg-rl``, ``ropg-kd``), trained once per settings and cached;
+    ``with_initial``: the initial ``dense`` retriever first, sharing their frozen layers' pass."""
+    initial = get_encoder(settings.encoder).encoder if with_initial else None
+    return load_ropg(checkpoints(settings, task, methods, llm), initial)
 
 
 # ----- the experiment -----------------------------------------------------------------------
@@ -249,7 +257,7 @@ def run_ropg(settings: Settings, methods: Sequence[str] = ("rl", "kd"), splits: 
         trained = checkpoints(settings, t, methods, task_llm)
         folders[t.name] = {retriever_name(m): f for m, f in trained.items()}
         logs[t.name] = {retriever_name(m): json.loads((f / "ropg.json").read_text())["log"] for m, f in trained.items()}
-        pool = [initial_retriever(settings), *load_ropg(trained)]
+        pool = load_ropg(trained, initial=get_encoder(settings.encoder).encoder)  # dense first
         feedback[t.name], metrics[t.name], examples[t.name] = {}, {}, {}
         for split in splits:
             exs = load_examples(settings, t, split)

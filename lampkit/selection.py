@@ -182,7 +182,7 @@ class Selector(torch.nn.Module):
 
         The head starts from torch's default initialisation: seed torch first for a repeatable one.
         """
-        enc = load_encoder(name_or_path, device=device)
+        enc = load_encoder(name_or_path, device=device, dtype=None)  # trained and run in float32
         model_id = enc.model_id
         if encoder_layers is not None:
             keep_bottom_layers(enc.model, encoder_layers)

@@ -84,12 +84,20 @@ class WhitespaceCounter:
 class HFTokenCounter:
     """Adapter for a Hugging Face tokenizer (``tokenizer(text, max_length=..., truncation=True)``)."""
 
+    _MEMO = 200_000  # texts whose counts are kept (a profile item is counted in many prompts)
+
     def __init__(self, tokenizer) -> None:
         self.tokenizer = tokenizer
         self.n_special = len(tokenizer("")["input_ids"])
+        self._counts: dict[str, int] = {}
 
     def count(self, text: str) -> int:
-        return len(self.tokenizer(text)["input_ids"])
+        n = self._counts.get(text)
+        if n is None:
+            if len(self._counts) >= self._MEMO:
+                self._counts.clear()
+            n = self._counts[text] = len(self.tokenizer(text)["input_ids"])
+        return n
 
     def truncate(self, text: str, max_ids: int) -> tuple[str, int]:
         if max_ids < max(self.n_special, 1):

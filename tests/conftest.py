@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# Encoders run in float32 in the tests on every machine ("auto" would pick bfloat16 autocast on a
+# CPU with AMX), so that tolerances hold everywhere; tests of the bfloat16 path ask for it.
+os.environ.setdefault("LAMPKIT_ENCODER_DTYPE", "float32")
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """Tiny models run fastest on one torch thread (no OpenMP hand-offs, and far faster on a busy

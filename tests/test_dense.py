@@ -358,3 +358,36 @@ def test_minilm_knows_synonyms(monkeypatch):
     ex = _example(task, "m", "the physician treated the patient",
                   ["stock markets fell sharply", "the doctor cured the sick man"])
     assert Dense(enc).rank(task, ex).order.tolist() == [1, 0]
+
+
+# ----- precision -------------------------------------------------------------------------------
+def test_encoder_dtype_resolution(monkeypatch):
+    import lampkit.encoders as encoders
+
+    resolve = encoders.resolve_encoder_dtype
+    assert resolve(None, "cpu") is None and resolve("float32", "cpu") is None and resolve(torch.float32, "cpu") is None
+    assert resolve("bfloat16", "cpu") == torch.bfloat16 and resolve(torch.bfloat16, "cpu") == torch.bfloat16
+    with pytest.raises(ValueError, match="unknown encoder dtype 'float8'"):
+        resolve("float8", "cpu")
+    # "auto": the environment variable first, then the hardware
+    monkeypatch.setenv(encoders.DTYPE_ENV, "bfloat16")
+    assert resolve("auto", "cpu") == torch.bfloat16
+    monkeypatch.setenv(encoders.DTYPE_ENV, "float32")
+    assert resolve("auto", "cpu") is None
+    monkeypatch.delenv(encoders.DTYPE_ENV)
+    for fast in (True, False):
+        monkeypatch.setattr(encoders, "has_fast_bf16", lambda device, fast=fast: fast)
+        assert resolve("auto", "cpu") == (torch.bfloat16 if fast else None)
+        assert encoders.precision_label("auto", "cpu") == ("bfloat16 autocast" if fast else "float32")
+    assert not encoders.has_fast_bf16("meta")
+
+
+def test_bfloat16_autocast_is_close_to_float32_and_named_in_the_model_id(tiny_encoder_dir):
+    plain = load_encoder(str(tiny_encoder_dir), device="cpu", dtype="float32")
+    half = load_encoder(str(tiny_encoder_dir), device="cpu", dtype="bfloat16")
+    assert plain.dtype is None and half.dtype == torch.bfloat16
+    assert half.model_id == plain.model_id + "+autocast:bfloat16"  # its own embedding cache entries
+    a, b = plain.encode(TEXTS), half.encode(TEXTS)
+    assert b.dtype == np.float32 and not np.array_equal(a, b)
+    np.testing.assert_allclose(b, a, rtol=0.05, atol=0.05)
+    assert np.array_equal(half.encode(TEXTS), b)  # deterministic

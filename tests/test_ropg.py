@@ -302,3 +302,35 @@ def test_shared_lower_encoders_embed_like_each_checkpoint(tiny_encoder_dir, lamp
                       show_progress=False)
     with pytest.raises(ValueError, match="frozen part"):
         SharedLowerEncoders([encoders[0], load_encoder(str(full), device="cpu")], split=1, cache=EmbeddingCache())
+
+
+def test_initial_encoder_joins_the_shared_pass_in_bfloat16(tiny_encoder_dir, lamp2_feedback, tmp_path):
+    examples, frame = lamp2_feedback
+    config = _config(train_layers=1, lr=1e-2, dtype="bfloat16")
+    outs = [train_ropg(m, "lamp2", examples, frame, str(tiny_encoder_dir), config, tmp_path / m, show_progress=False)
+            for m in ("rl", "kd")]
+    record = json.loads((outs[0] / "ropg.json").read_text())
+    assert record["initial_encoder"].endswith("+autocast:bfloat16") and record["config"]["dtype"] == "bfloat16"
+    encoders = [load_encoder(str(f), device="cpu", dtype="bfloat16") for f in (tiny_encoder_dir, *outs)]
+    texts = TEXTS + [TEXTS[0]]
+    plain = [enc.encode(texts) for enc in encoders]
+    cache = EmbeddingCache()
+    family = SharedLowerEncoders(encoders, split=1, cache=cache)
+    dense = CachedEncoder(family.member(0), cache)
+    got = dense.encode(texts)
+    np.testing.assert_allclose(got, plain[0], rtol=1e-2, atol=1e-2)  # bfloat16 rounding, batch shapes
+    for i in (1, 2):  # the initial encoder's pass stored both checkpoints' embeddings
+        member = CachedEncoder(family.member(i), cache)
+        np.testing.assert_allclose(member.encode(texts), plain[i], rtol=1e-2, atol=1e-2)
+        assert member.n_encoded == 0
+    with pytest.raises(ValueError, match="cannot share a pass"):
+        SharedLowerEncoders([encoders[0], load_encoder(str(outs[0]), device="cpu", dtype="float32")], split=1,
+                            cache=EmbeddingCache())
+    # a member whose embeddings of the texts are cached already gets no top-layer pass
+    new = ["a text the family never saw", "another unseen text"]
+    CachedEncoder(encoders[0], cache).encode(new)  # the initial encoder on its own
+    members = []
+    real = family.embed_all
+    family.embed_all = lambda *a: members.append(list(a[4])) or real(*a)
+    CachedEncoder(family.member(1), cache).encode(new)
+    assert members == [[1, 2]]

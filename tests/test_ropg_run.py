@@ -105,6 +105,14 @@ def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, monkeypatc
         for ours, theirs in zip(retriever.rank_many(task, examples), plain.rank_many(task, examples)):
             np.testing.assert_allclose(ours.scores, theirs.scores, rtol=1e-4, atol=1e-5)
 
+    # with the initial retriever: dense first, in the same shared pass, ranking like the baseline
+    with_initial = ropg_run.ropg_retrievers(settings, "lamp2", llm=FakeLLM(), with_initial=True)
+    assert [r.name for r in with_initial] == ["dense", "ropg-rl", "ropg-kd"]
+    assert [r.config for r in with_initial] == [initial.config, *(r.config for r in retrievers)]
+    assert len({id(r.encoder.encoder.family) for r in with_initial}) == 1
+    for ours, theirs in zip(with_initial[0].rank_many(task, examples), initial.rank_many(task, examples)):
+        np.testing.assert_allclose(ours.scores, theirs.scores, rtol=1e-4, atol=1e-5)
+
     # other settings, another checkpoint
     other = settings.with_(extra={"ropg": {**TRAINING, "seed": 1}})
     monkeypatch.undo()
