@@ -58,7 +58,7 @@ def resolve_encoder_dtype(dtype: str | torch.dtype | None, device: str | torch.d
     """The autocast type of an encoder's forward pass, None for plain float32.
 
     ``"auto"``: ``$LAMPKIT_ENCODER_DTYPE`` when set, else bfloat16 where :func:`has_fast_bf16`
-    (about 2.3x faster on an AMX CPU; embeddings differ from float32 in the third decimal) and
+    (about twice as fast on an AMX CPU; embeddings differ from float32 in the third decimal) and
     float32 elsewhere. ``None`` or ``"float32"``: float32; ``"bfloat16"``/``"float16"``: autocast.
     """
     if isinstance(dtype, torch.dtype):

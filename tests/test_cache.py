@@ -78,9 +78,12 @@ def test_book_execution_cache_cleared_when_lampkit_changes(tmp_path, monkeypatch
     from lampkit import bookcache
 
     cache = tmp_path / "_build" / ".jupyter_cache"
+    doctrees = tmp_path / "_build" / ".doctrees"  # Sphinx re-reads (so re-executes) only pages not in here
     cache.mkdir(parents=True)
     assert bookcache.sync_execution_cache(tmp_path) is True  # no stamp yet: cleared
     cache.mkdir()
-    assert bookcache.sync_execution_cache(tmp_path) is False and cache.exists()  # same code: kept
+    doctrees.mkdir()
+    assert bookcache.sync_execution_cache(tmp_path) is False and cache.exists() and doctrees.exists()  # same code
     monkeypatch.setattr(bookcache, "code_version", lambda: "another-version")
-    assert bookcache.sync_execution_cache(tmp_path) is True and not cache.exists()
+    assert bookcache.sync_execution_cache(tmp_path) is True and not cache.exists() and not doctrees.exists()
+    assert (tmp_path / "_build" / ".lampkit-code-version").read_text().strip() == "another-version"
