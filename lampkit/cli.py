@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--data-seeds", default=None, help="comma-separated mini-LaMP seeds to train on (default 1,2,3,4)")
     p.add_argument("--quick", action="store_true", help="a few dozen steps of a tiny model (for tests)")
+    p.add_argument("--strategy-weights", default=None,
+                   help="comma-separated weights of the prompt strategies none,random,recent,bm25,relevant")
+    p.add_argument("--reader-heads", action="store_true",
+                   help="start with the fixed found and marker heads (the embedded LaMP-1 model)")
     p.add_argument("--per-task", action="store_true", help="one model per task in OUT/<task> (the embedded mini-t5)")
     p.add_argument("--jobs", type=int, default=None, help="with --per-task: tasks trained at once")
     p.set_defaults(func=_cmd_llm_train)

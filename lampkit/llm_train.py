@@ -54,7 +54,8 @@ from .data import SPLITS, Example, load_split
 from .io import atomic_write_json
 from .tasks import Task, get_task, resolve_tasks
 
-__all__ = ["STRATEGIES", "TrainConfig", "build_tokenizer", "build_model", "relevant_indices",
+__all__ = ["STRATEGIES", "TrainConfig", "build_tokenizer", "build_model", "init_reader_heads", "reader_head_parameters",
+           "relevant_indices",
            "select_items", "training_data", "dev_data", "train_small_llm", "train_per_task", "evaluate_dev",
            "train_cli"]
 
@@ -93,6 +94,7 @@ class TrainConfig:
     eval_examples: int = 100  # dev inputs per task for the model card's metrics
     eval_beams: int = 4
     threads: int = 1
+    reader_heads: bool = False  # two fixed heads that compare the references with the profile (init_reader_heads)
 
     @classmethod
     def quick(cls) -> "TrainConfig":
@@ -132,8 +134,10 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int):
                                    unk_token="<unk>")
 
 
-def build_model(config: TrainConfig, vocab_size: int):
-    """A T5 with tied embeddings, ``config.feed_forward`` and positional heads (:func:`init_positional_heads`)."""
+def build_model(config: TrainConfig, vocab_size: int, marker_ids: Sequence[int] = ()):
+    """A T5 with tied embeddings, ``config.feed_forward`` and positional heads (:func:`init_positional_heads`);
+    with ``config.reader_heads`` also the found and marker heads (:func:`init_reader_heads`, which needs
+    the token ids of the reference markers, ``marker_ids``)."""
     from transformers import T5Config, T5ForConditionalGeneration
 
     t5 = T5Config(vocab_size=vocab_size, d_model=config.d_model, d_kv=config.d_kv, d_ff=config.d_ff,
@@ -142,7 +146,123 @@ def build_model(config: TrainConfig, vocab_size: int):
                   tie_word_embeddings=True, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     model = T5ForConditionalGeneration(t5)
     init_positional_heads(model, config.positional_bias)
+    if config.reader_heads:
+        init_reader_heads(model, marker_ids)
     return model
+
+
+# the reader heads' reserved coordinates of the residual stream, counted from its end
+_CONSTANT, _SINK, _FOUND, _MARKER = 1, 2, 3, 4
+FOUND_HEAD, MARKER_HEAD = 5, 6  # encoder heads of the first block (after the positional heads 0-4)
+
+
+def init_reader_heads(model, marker_ids: Sequence[int], seed: int = 1234) -> None:
+    """Give the encoder's first block two heads that LaMP-1's reading needs and that a small model,
+    trained from scratch, does not find on its own (measured: 1,000 steps, even on prompts whose
+    entries always back the gold, left it at chance; with them it reads the profile).
+
+    - *found* (head 5): does this token occur anywhere else in the prompt? Its query and key
+      project every token onto the same 15 coordinates of its embedding (set to one norm for every
+      token), so a token meets its own copies with a score above a *sink*: every query also
+      scores a fixed amount against the end-of-input token ``</s>``, which wins when the token
+      has no copy. The value is 1 for every token but ``</s>`` (0), so the head writes "found"
+      (about 4) or "not found" (about 0) into one reserved coordinate of the residual stream.
+    - *marker* (head 6): which numbered reference is this token in? Every token looks at the
+      nearest digit token among ``marker_ids`` ("1", "2") before it (a bias that falls with the
+      distance) and copies part of its embedding.
+
+    What to do with the two (that a reference's words were found in the profile entries, that
+    they belong to reference [1]) is left to training. The coordinates these heads use are
+    returned by :func:`reader_head_parameters` and kept fixed during training.
+    """
+    import math
+
+    emb = model.shared.weight
+    d = emb.shape[1]
+    att = model.encoder.block[0].layer[0].SelfAttention
+    dk = att.key_value_proj_dim
+    if att.n_heads <= MARKER_HEAD or d < 2 * dk + 8:
+        raise ValueError(f"reader heads need at least {MARKER_HEAD + 1} heads and d_model >= {2 * dk + 8}")
+    m = dk - 1
+    const, sink_dim, found, marker = (d - i for i in (_CONSTANT, _SINK, _FOUND, _MARKER))
+    free = d - 4  # coordinates [0, free) are ordinary
+    eos = model.config.eos_token_id
+    generator = torch.Generator().manual_seed(seed)
+    offsets = torch.arange(-att.relative_attention_max_distance, att.relative_attention_max_distance + 1)
+    buckets = att._relative_position_bucket(offsets, bidirectional=True, num_buckets=att.relative_attention_num_buckets,
+                                            max_distance=att.relative_attention_max_distance)
+    q, k, v, o = att.q.weight, att.k.weight, att.v.weight, att.o.weight
+    bias = att.relative_attention_bias.weight
+    with torch.no_grad():
+        emb.normal_(0.0, 1.0, generator=generator)
+        emb[:, :m] *= math.sqrt(m) / emb[:, :m].norm(dim=1, keepdim=True)
+        rest = emb[:, m:free]
+        rest *= math.sqrt(rest.shape[1]) / rest.norm(dim=1, keepdim=True)
+        emb[:, free:] = 0.0
+        emb[:, const] = 1.0
+        emb[eos, const] = 0.0
+        emb[eos, sink_dim] = 1.0
+        emb[eos, :m] = 0.0
+        emb[eos, m:free] *= math.sqrt((free - m + m) / (free - m))
+        for t in marker_ids:
+            emb[t, marker] = 1.0
+        # found: copies score 8 * 15 = 120, the sink 0.88 of that, unrelated tokens about 0 +- 31
+        rows = slice(FOUND_HEAD * dk, (FOUND_HEAD + 1) * dk)
+        q[rows] = 0.0
+        k[rows] = 0.0
+        v[rows] = 0.0
+        o[:, rows] = 0.0
+        o[found, :] = 0.0
+        alpha2 = 8.0
+        for i in range(m):
+            q[rows.start + i, i] = math.sqrt(alpha2)
+            k[rows.start + i, i] = math.sqrt(alpha2)
+        sink = math.sqrt(0.88 * alpha2 * m)
+        q[rows.start + m, const] = sink
+        k[rows.start + m, sink_dim] = sink
+        v[rows.start, const] = 1.0
+        o[found, rows.start] = 4.0
+        bias[:, FOUND_HEAD] = 0.0
+        bias[buckets[offsets == 0].unique(), FOUND_HEAD] = -60.0  # not the token itself
+        # marker: the nearest digit before the token; copies 16 coordinates of its embedding
+        rows = slice(MARKER_HEAD * dk, (MARKER_HEAD + 1) * dk)
+        q[rows] = 0.0
+        k[rows] = 0.0
+        v[rows] = 0.0
+        o[:, rows] = 0.0
+        q[rows.start, const] = math.sqrt(30.0)
+        k[rows.start, marker] = math.sqrt(30.0)
+        basis, _ = torch.linalg.qr(torch.randn(free, dk, generator=generator))
+        v[rows, :free] = basis.T
+        o[:free, rows] = basis
+        bias[:, MARKER_HEAD] = -60.0
+        for off, b in zip(offsets.tolist(), buckets.tolist()):
+            if off < 0:
+                bias[b, MARKER_HEAD] = -3.0 * math.log2(-off)
+
+
+def reader_head_parameters(model) -> list[tuple[torch.nn.Parameter, torch.Tensor, torch.Tensor]]:
+    """(parameter, mask, values) of everything :func:`init_reader_heads` set that training must keep:
+    the two heads' projections and position biases, and the embedding coordinates they read."""
+    emb = model.shared.weight
+    d = emb.shape[1]
+    att = model.encoder.block[0].layer[0].SelfAttention
+    dk = att.key_value_proj_dim
+    kept = []
+
+    def keep(param, index) -> None:
+        mask = torch.zeros_like(param, dtype=torch.bool)
+        mask[index] = True
+        kept.append((param, mask, param.detach()[mask].clone()))
+
+    keep(emb, (slice(None), list(range(dk - 1)) + [d - i for i in (_CONSTANT, _SINK, _FOUND, _MARKER)]))
+    for head in (FOUND_HEAD, MARKER_HEAD):
+        rows = slice(head * dk, (head + 1) * dk)
+        for w in (att.q.weight, att.k.weight, att.v.weight):
+            keep(w, (rows, slice(None)))
+        keep(att.o.weight, (slice(None), rows))
+        keep(att.relative_attention_bias.weight, (slice(None), head))
+    return kept
 
 
 def init_positional_heads(model, strength: float) -> None:
@@ -254,7 +374,7 @@ def training_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str
                 examples += [ex for split in SPLITS for ex in splits[split]]
             data[task.name] = (task, examples)
         source = {"source": f"mini-LaMP scale {scale}, seeds {list(data_seeds)}, splits {list(SPLITS)}",
-                  "fingerprints": {str(s): _fingerprint(s, scale) for s in data_seeds}}
+                  "fingerprints": {str(s): _fingerprint(s, scale, tasks) for s in data_seeds}}
     else:
         for task in tasks:
             data[task.name] = (task, load_split(data_dir, task, "train"))
@@ -270,13 +390,19 @@ def training_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str
     return data, source
 
 
-def _fingerprint(seed: int, scale: str) -> str:
-    """The fingerprint of the mini-LaMP build ``seed`` (its manifest, generated once into the artifact cache)."""
+def _fingerprint(seed: int, scale: str, tasks: Sequence[str | Task] | None = None) -> str:
+    """The fingerprint of the files of ``tasks`` (default: all, the build's own fingerprint) in the mini-LaMP
+    build ``seed``, from its manifest (generated once into the artifact cache). A model trained on one task
+    records that task's, so a change in another task's data does not touch its card."""
     from .datasets import mini_lamp_dir
     from .synth import MANIFEST
+    from .synth.writer import _digest
 
-    manifest = mini_lamp_dir(scale, seed) / MANIFEST
-    return str(json.loads(manifest.read_text(encoding="utf-8"))["fingerprint"])
+    manifest = json.loads((mini_lamp_dir(scale, seed) / MANIFEST).read_text(encoding="utf-8"))
+    if tasks is None:
+        return str(manifest["fingerprint"])
+    folders = {get_task(t).official for t in tasks}
+    return _digest({rel: h for rel, h in manifest["files"].items() if rel.split("/")[1] in folders})
 
 
 def dev_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str, eval_seed: int,
@@ -357,7 +483,7 @@ def train_small_llm(out_dir: str | Path, data_dir: str | Path | None = None, sca
     try:
         tokenizer = build_tokenizer(_training_texts(data), config.vocab_size)
         torch.manual_seed(seed)
-        model = build_model(config, len(tokenizer))
+        model = build_model(config, len(tokenizer), [tokenizer.convert_tokens_to_ids(t) for t in ("1", "2")])
         n_params = sum(p.numel() for p in model.parameters())
         say(f"T5 with {n_params:,} parameters, vocabulary {len(tokenizer):,}; {config.steps} steps of "
             f"{config.batch_size} prompts over {len(data)} task(s), "
@@ -444,6 +570,7 @@ def _train(model, tokenizer, data: dict[str, tuple[Task, list[Example]]], config
     rankers = _Rankers()
     counter = HFTokenCounter(tokenizer)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    kept = reader_head_parameters(model) if config.reader_heads else []
     model.train()
     log: list[dict[str, float]] = []
     running, seen, lengths = 0.0, 0, []
@@ -470,6 +597,9 @@ def _train(model, tokenizer, data: dict[str, tuple[Task, list[Example]]], config
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimizer.step()
+        with torch.no_grad():
+            for param, mask, values in kept:  # the reader heads stay as initialised
+                param[mask] = values
         running += loss.item()
         seen += 1
         if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
@@ -551,12 +681,14 @@ def _model_card(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_CLI_OPTIONS = ("out", "data_dir", "scale", "seed", "eval_seed", "task", "steps", "batch_size", "data_seeds", "jobs")
+_CLI_OPTIONS = ("out", "data_dir", "scale", "seed", "eval_seed", "task", "steps", "batch_size", "data_seeds",
+                "strategy_weights", "jobs")
 
 
 def train_cli(args: Any) -> int:
     """``lampkit llm train``: ``--out DIR [--per-task [--jobs N]] [--data-dir DIR] [--scale S] [--seed N]
-    [--eval-seed N] [--task T] [--steps N] [--batch-size N] [--data-seeds 1,2,..] [--quick]`` (``args`` holds those names)."""
+    [--eval-seed N] [--task T] [--steps N] [--batch-size N] [--data-seeds 1,2,..] [--strategy-weights W,..]
+    [--reader-heads] [--quick]`` (``args`` holds those names)."""
     quick = bool(getattr(args, "quick", False))
     per_task = bool(getattr(args, "per_task", False))
     config = TrainConfig.quick() if quick else TrainConfig()
@@ -566,9 +698,17 @@ def train_cli(args: Any) -> int:
             overrides["data_seeds"] = tuple(int(s) for s in str(args.data_seeds).split(","))
         except ValueError:
             raise ValueError(f"--data-seeds: expected comma-separated integers, got {args.data_seeds!r}") from None
+    if getattr(args, "strategy_weights", None):
+        try:
+            overrides["strategy_weights"] = tuple(float(w) for w in str(args.strategy_weights).split(","))
+        except ValueError:
+            raise ValueError(f"--strategy-weights: expected comma-separated numbers, got {args.strategy_weights!r}") from None
+    reader = bool(getattr(args, "reader_heads", False))
+    if reader:
+        overrides["reader_heads"] = True
     options = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name in _CLI_OPTIONS
                if getattr(args, name, None) is not None]
-    flags = [flag for flag, on in (("--per-task", per_task), ("--quick", quick)) if on]
+    flags = [flag for flag, on in (("--per-task", per_task), ("--quick", quick), ("--reader-heads", reader)) if on]
     command = " ".join(["lampkit llm train", *options, *flags])
     kwargs = dict(data_dir=args.data_dir, scale=args.scale, seed=args.seed, config=config, eval_seed=args.eval_seed,
                   command=command, **overrides)

@@ -41,15 +41,10 @@ def test_trained_on_the_data_the_generator_makes_today():
     """Fails when mini-LaMP changes: retrain with the command in the model card."""
     from lampkit.llm_train import _fingerprint
 
-    records = _records()
-    scales = {r["data"]["source"].split("scale ")[1].split(",")[0] for r in records.values()}
-    assert len(scales) == 1
-    scale = scales.pop()
-    fingerprints = {}
-    for record in records.values():
+    for name, record in _records().items():
+        scale = record["data"]["source"].split("scale ")[1].split(",")[0]
+        assert record["data"]["fingerprints"]
         for seed, fp in record["data"]["fingerprints"].items():
-            assert fingerprints.setdefault(seed, fp) == fp
-    for seed, fp in fingerprints.items():
-        assert _fingerprint(int(seed), scale) == fp, (
-            f"mini-LaMP seed {seed} ({scale}) changed since the embedded LLM was trained: rerun "
-            f"`{records['lamp1']['command']}`")
+            assert _fingerprint(int(seed), scale, [name]) == fp, (
+                f"{name} of mini-LaMP seed {seed} ({scale}) changed since its embedded LLM was trained: rerun "
+                f"`{record['command']}`")

@@ -290,3 +290,50 @@ def test_cli_trains_one_model_per_task(tmp_path, monkeypatch):
         assert get_llm(str(out), 2, name).model_id == Seq2SeqLLM.load(out / name).model_id
     card = (out / "README.md").read_text()
     assert "| lamp2 |" in card and "| lamp3 |" in card and not (out / "lamp1").exists()
+
+
+def test_reader_heads_see_copies_and_reference_numbers_and_stay_fixed(tmp_path):
+    """The found head writes ~4 on a token that occurs elsewhere in the prompt and ~0 on one that does not;
+    the marker head sends the words of reference [2] to the digit 2; training leaves both as initialised."""
+    import torch
+
+    from lampkit.llm_train import FOUND_HEAD, MARKER_HEAD, reader_head_parameters
+
+    texts = ["alpha beta gamma delta [1] [2] 1 2 . : \" ,"] * 3
+    tok = build_tokenizer(texts, 200)
+    config = TrainConfig(reader_heads=True, steps=2, batch_size=2, data_seeds=(1,), warmup_steps=1, vocab_size=200,
+                         log_every=1)
+    torch.manual_seed(0)
+    model = build_model(config, len(tok), [tok.convert_tokens_to_ids(t) for t in ("1", "2")])
+    model.config._attn_implementation = "eager"
+    model.encoder.config._attn_implementation = "eager"
+    enc = tok(["alpha beta [1]: alpha [2]: gamma delta"], return_tensors="pt")
+    toks = tok.convert_ids_to_tokens(enc["input_ids"][0])
+    seen = {}
+    model.encoder.block[0].layer[0].register_forward_hook(lambda m, i, o: seen.__setitem__("h", o[0][0]))
+    with torch.no_grad():
+        out = model.encoder(**enc, output_attentions=True)
+    found = seen["h"][:, model.config.d_model - 3]
+    where = {t: i for i, t in enumerate(toks)}
+    assert found[where["▁gamma"]] < 0.5 and found[where["▁delta"]] < 0.5
+    assert found[toks.index("▁alpha")] > 3.5 and found[len(toks) - 1 - toks[::-1].index("▁alpha")] > 3.5
+    marker = out.attentions[0][0, MARKER_HEAD]
+    two = len(toks) - 1 - toks[::-1].index("2")
+    assert int(marker[where["▁delta"]].argmax()) == two
+    # a couple of training steps on tiny mini-LaMP LaMP-1 leave them as they started
+    out_dir = train_small_llm(tmp_path / "m", scale="tiny", tasks="lamp1", evaluate=False, log=None,
+                              config=config, data_seeds=(1,))
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    trained_tok = AutoTokenizer.from_pretrained(out_dir)
+    torch.manual_seed(0)  # train_small_llm's seed
+    start = build_model(config, len(trained_tok), [trained_tok.convert_tokens_to_ids(t) for t in ("1", "2")])
+    trained = AutoModelForSeq2SeqLM.from_pretrained(out_dir)
+    params = dict(trained.named_parameters())
+    names = {id(p): n for n, p in start.named_parameters()}
+    kept = reader_head_parameters(start)
+    assert len(kept) == 11
+    for param, mask, values in kept:
+        assert torch.equal(params[names[id(param)]].detach()[mask], values)
+    moved = params["encoder.block.0.layer.0.SelfAttention.q.weight"].detach()[: FOUND_HEAD * 16]
+    assert not torch.equal(moved, start.encoder.block[0].layer[0].SelfAttention.q.weight.detach()[: FOUND_HEAD * 16])

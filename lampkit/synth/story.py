@@ -89,7 +89,10 @@ population's and the personal output) are written next to the data, never into i
 **Tasks.** LaMP-1: the author's papers are the profile; the reference to choose is on a subject the
 papers show (a topic, or an anchor method), the foil on one they do not, and the paper's own title is
 on a third topic; under misleading, the title and the chosen reference share a topic absent from the
-profile while the foil is on the author's topic. [1] and [2] are correct equally often. LaMP-2: each
+profile while the foil is on the author's topic. Which reference carries a name tells nothing: under
+lexical both name a method (the foil one that no paper of the author uses), under semantic both a place
+(the foil the one the papers on other topics share); under drift the newest papers repeat 2-3 of the
+chosen reference's words. [1] and [2] are correct equally often. LaMP-2: each
 topic suggests three of the 15 tags (e.g. {space.name}: {", ".join(space.tags)}); the population uses
 the first, a user's habit one of the other two, and any tag for a director. LaMP-3: the population
 scores a negative, mixed or positive review 2, 3 or 4 and the user adds their bias; a relevant review

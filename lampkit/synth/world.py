@@ -13,7 +13,8 @@ which evidence its profile holds and which retriever finds the evidence behind t
   newest entries show the new one;
 - ``misleading``: entries close to the input show a habit, yet the gold follows the population.
 
-LaMP-1 has no habits to copy: there the evidence points at one of the two references.
+LaMP-1 has no habits to copy: there the evidence points at one of the two references, and both
+references carry a name under lexical and semantic, so that the input alone does not tell the answer.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class _UserBuilder:
         self.anchors = rng.sample(ANCHORS, len(inputs))
         self.places = rng.sample(PLACES, len(inputs))
         self.other_places = [p for p in PLACES if p not in self.places]
+        self.extra_anchors: list[str] = []  # LaMP-1: the foils' anchors under lexical
         self.prefs = {t: self._habit(t) for t in self.background}
         self.allowed = fam.shareable()
 
@@ -231,15 +233,33 @@ class _UserBuilder:
             name, kind = (self.anchors[i], "anchor") if lexical else (self.places[i], "place")
             if fam.two_refs:
                 t_target, t_foil = self.reserved[2 * i], self.reserved[2 * i + 1]
-                target_named = lexical or (inp.regime != "semantic" and rng.random() < 0.5)
-                named = {"name": name, "kind": kind}
-                inp.target = self._fresh(t_target, "core", self.input_frames[2 * i], **(named if target_named else {}))
-                inp.foil = self._fresh(t_foil, "core", self.input_frames[2 * i + 1], **({} if target_named else named))
+                names = self._ref_names(inp.regime, name, kind)
+                inp.target = self._fresh(t_target, "core", self.input_frames[2 * i], **names[0])
+                inp.foil = self._fresh(t_foil, "core", self.input_frames[2 * i + 1], **names[1])
             else:
                 t_in = self.reserved[i]
                 inp.target = inp.foil = self._fresh(t_in, "core", self.input_frames[i], name=name, kind=kind)
             self._plan_prefs(inp, name)
             self._render_input(inp)
+
+    def _ref_names(self, regime: str, name: str, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+        """LaMP-1: the name clauses of the reference to choose and of the foil.
+
+        Under lexical both references name an anchor (the target the user's, the foil another that no
+        entry names), under semantic both a place (the foil the one the decoys share, the target
+        another); otherwise one of them, at random, names the input's place. So which reference
+        carries a name, or which kind, never tells the answer: only the profile does.
+        """
+        named = {"name": name, "kind": kind}
+        if regime == "lexical":
+            other = self.rng.choice([a for a in ANCHORS if a not in self.anchors and a not in self.extra_anchors])
+            self.extra_anchors.append(other)
+            return named, {"name": other, "kind": "anchor"}
+        if regime == "semantic":
+            other = self.rng.choice(self.other_places)
+            self.other_places.remove(other)  # no background entry names it
+            return {"name": other, "kind": "place"}, named
+        return (named, {}) if self.rng.random() < 0.5 else ({}, named)
 
     def _plan_prefs(self, inp: _Input, name: str) -> None:
         fam, target = self.fam, inp.target
@@ -248,7 +268,7 @@ class _UserBuilder:
         default = fam.default_pref(t_in)
         space = list(fam.pref_space(t_in, "topic"))
         f = inp.facts
-        f.update(topic=t_in, key=t_in, key_kind="topic", name=target.name or inp.foil.name,
+        f.update(topic=t_in, key=t_in, key_kind="topic", name=name,  # LaMP-1: the name the profile may hold
                  name_kind=target.name_kind or inp.foil.name_kind, old=None, foil_pref=None, pref=None)
         if inp.regime == "lexical":
             f.update(key=name, key_kind="anchor")
@@ -330,8 +350,10 @@ class _UserBuilder:
         elif inp.regime == "drift":
             for _ in range(size("stale")):
                 add(self._entry("stale", "rich", foil, f["old"], like=foil))
+            # LaMP-1 has no habit to show lightly: the new papers share words with the reference to choose
+            new_mode = "exact" if self.fam.two_refs else "light"
             for _ in range(size("new")):
-                item = self._entry("relevant", "light", target, f["pref"], like=target)
+                item = self._entry("relevant", new_mode, target, f["pref"], like=target)
                 item.tail = True
                 add(item)
         else:
