@@ -151,6 +151,15 @@ def build_model(config: TrainConfig, vocab_size: int, marker_ids: Sequence[int] 
     return model
 
 
+def _relative_offsets(attention, bidirectional: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every relative offset within the attention's maximum distance, and T5's bucket of each."""
+    offsets = torch.arange(-attention.relative_attention_max_distance, attention.relative_attention_max_distance + 1)
+    buckets = attention._relative_position_bucket(
+        offsets, bidirectional=bidirectional, num_buckets=attention.relative_attention_num_buckets,
+        max_distance=attention.relative_attention_max_distance)
+    return offsets, buckets
+
+
 # the reader heads' reserved coordinates of the residual stream, counted from its end
 _CONSTANT, _SINK, _FOUND, _MARKER = 1, 2, 3, 4
 FOUND_HEAD, MARKER_HEAD = 5, 6  # encoder heads of the first block (after the positional heads 0-4)
@@ -188,9 +197,7 @@ def init_reader_heads(model, marker_ids: Sequence[int], seed: int = 1234) -> Non
     free = d - 4  # coordinates [0, free) are ordinary
     eos = model.config.eos_token_id
     generator = torch.Generator().manual_seed(seed)
-    offsets = torch.arange(-att.relative_attention_max_distance, att.relative_attention_max_distance + 1)
-    buckets = att._relative_position_bucket(offsets, bidirectional=True, num_buckets=att.relative_attention_num_buckets,
-                                            max_distance=att.relative_attention_max_distance)
+    offsets, buckets = _relative_offsets(att, bidirectional=True)
     q, k, v, o = att.q.weight, att.k.weight, att.v.weight, att.o.weight
     bias = att.relative_attention_bias.weight
     with torch.no_grad():
@@ -284,10 +291,7 @@ def init_positional_heads(model, strength: float) -> None:
     for stack, roles in roles_by_stack:
         attention = stack.block[0].layer[0].SelfAttention
         weight = attention.relative_attention_bias.weight  # [buckets, heads]
-        offsets = torch.arange(-attention.relative_attention_max_distance, attention.relative_attention_max_distance + 1)
-        buckets = attention._relative_position_bucket(
-            offsets, bidirectional=not attention.is_decoder, num_buckets=attention.relative_attention_num_buckets,
-            max_distance=attention.relative_attention_max_distance)
+        offsets, buckets = _relative_offsets(attention, bidirectional=not attention.is_decoder)
         wanted = {"previous": offsets == -1, "next": offsets == 1, "before": offsets < 0, "after": offsets > 0,
                   "match": offsets < 0}
         with torch.no_grad():
@@ -644,15 +648,27 @@ def evaluate_dev(model_dir: str | Path, dev: dict[str, list[Example]], config: T
 
 def _model_card(record: dict[str, Any]) -> str:
     c = record["config"]
+    tasks = list(record["data"]["train_examples"])
+    trained_on = "all seven LaMP tasks at once" if len(tasks) == 7 else ", ".join(tasks)
     lines = [
         "# mini-t5: lampkit's embedded frozen LLM",
         "",
-        "A small T5 (gated-GELU, tied embeddings) trained from scratch by lampkit on the training",
-        "prompts of all seven LaMP tasks at once, each prompt holding 0 to "
-        f"{c['k_max']} profile entries chosen",
+        f"A small T5 ({c['feed_forward']} feed-forward, tied embeddings) trained from scratch by lampkit on the",
+        f"training prompts of {trained_on}, each prompt holding 0 to {c['k_max']} profile entries chosen",
         "by a mix of strategies (none, random, newest, BM25 top, items the generator marked relevant),",
         "so that it learns to read the entries. It stands in for FLAN-T5 on the synthetic mini-LaMP:",
         "load it with `lampkit.llm.Seq2SeqLLM.load(<this folder>)` or `AutoModelForSeq2SeqLM`.",
+    ]
+    if c.get("reader_heads"):
+        lines += [
+            "",
+            "Two attention heads of the encoder's first block started with a role and were kept fixed during",
+            "training (`--reader-heads`, `lampkit.llm_train.init_reader_heads`): *found* (does this token occur",
+            "elsewhere in the prompt?) and *marker* (the nearest reference number before the token). Without",
+            "them this small model, trained from scratch, did not learn to compare LaMP-1's two references",
+            "with the profile entries.",
+        ]
+    lines += [
         "",
         "## Training",
         "",
