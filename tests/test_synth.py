@@ -363,3 +363,21 @@ def test_story_states_the_generator_numbers():
         assert f"| {sc.name} | {sc.n_train} | {sc.n_dev} | {sc.n_test} | {sc.profile_min}-{sc.profile_max} |" in text
     assert f"{len(TOPICS)} topics" in text
     assert abs(sum(synth.REGIME_SHARES.values()) - 1.0) < 1e-9
+
+
+def test_lamp1_input_alone_does_not_tell_which_reference_to_choose():
+    """A name clause ("via the X method", "in <Place>") never gives the answer away: under lexical and
+    semantic both references carry one; elsewhere the named one is the gold about half the time."""
+    named_is_gold: dict[str, list[bool]] = collections.defaultdict(list)
+    for split in ("train", "dev", "test"):
+        for ex in synth.generate_task("lamp1", "default", 0)[split]:
+            refs = re.findall(r'"([^"]*)"', ex.input)[-2:]
+            named = [bool(re.search(r"\b[A-Z][a-z]+", r)) for r in refs]
+            regime = ex.extra["regime"]
+            if regime in ("lexical", "semantic"):
+                assert all(named), (ex.id, regime, refs)
+            elif sum(named) == 1:
+                named_is_gold[regime].append(ex.output == ("[1]" if named[0] else "[2]"))
+    assert set(named_is_gold) == {"plain", "drift", "misleading"}
+    for regime, hits in named_is_gold.items():
+        assert len(hits) >= 50 and 0.35 < np.mean(hits) < 0.65, (regime, len(hits), np.mean(hits))
