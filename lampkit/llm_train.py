@@ -400,13 +400,10 @@ def _fingerprint(seed: int, scale: str, tasks: Sequence[str | Task] | None = Non
     records that task's, so a change in another task's data does not touch its card."""
     from .datasets import mini_lamp_dir
     from .synth import MANIFEST
-    from .synth.writer import _digest
+    from .synth.writer import tasks_fingerprint
 
     manifest = json.loads((mini_lamp_dir(scale, seed) / MANIFEST).read_text(encoding="utf-8"))
-    if tasks is None:
-        return str(manifest["fingerprint"])
-    folders = {get_task(t).official for t in tasks}
-    return _digest({rel: h for rel, h in manifest["files"].items() if rel.split("/")[1] in folders})
+    return str(manifest["fingerprint"]) if tasks is None else tasks_fingerprint(manifest, tasks)
 
 
 def dev_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str, eval_seed: int,
@@ -709,16 +706,14 @@ def train_cli(args: Any) -> int:
     per_task = bool(getattr(args, "per_task", False))
     config = TrainConfig.quick() if quick else TrainConfig()
     overrides = {name: getattr(args, name) for name in ("steps", "batch_size") if getattr(args, name, None) is not None}
-    if getattr(args, "data_seeds", None):
-        try:
-            overrides["data_seeds"] = tuple(int(s) for s in str(args.data_seeds).split(","))
-        except ValueError:
-            raise ValueError(f"--data-seeds: expected comma-separated integers, got {args.data_seeds!r}") from None
-    if getattr(args, "strategy_weights", None):
-        try:
-            overrides["strategy_weights"] = tuple(float(w) for w in str(args.strategy_weights).split(","))
-        except ValueError:
-            raise ValueError(f"--strategy-weights: expected comma-separated numbers, got {args.strategy_weights!r}") from None
+    for name, kind, what in (("data_seeds", int, "integers"), ("strategy_weights", float, "numbers")):
+        value = getattr(args, name, None)
+        if value:
+            try:
+                overrides[name] = tuple(kind(v) for v in str(value).split(","))
+            except ValueError:
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(f"{flag}: expected comma-separated {what}, got {value!r}") from None
     reader = bool(getattr(args, "reader_heads", False))
     if reader:
         overrides["reader_heads"] = True
