@@ -24,11 +24,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	touch $(STAMP)
 
+# the layering contract of pyproject.toml first (each stage imports only the stages below it)
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 book: $(STAMP)
-	$(BIN)/python -m lampkit.bookcache book
+	$(BIN)/python -m lampkit.store.bookcache book
 	$(BIN)/jupyter-book build book/ --warningiserror --keep-going
 
 clean-book:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lampkit.data import Example
-from lampkit.embedding_cache import CachedEncoder, EmbeddingCache
-from lampkit.encoders import Encoder, load_encoder
+from lampkit.data.layout import Example
+from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
+from lampkit.retrievers.encoders import Encoder, load_encoder
 from lampkit.retrievers.dense import Dense
 from lampkit.tasks import get_task
 

@@ -9,7 +9,7 @@ Usage: python benchmarks/bench_encoder_speed.py [--task lamp4] [--scale small] [
    items for the split's inputs.
 2. Shared pass: three encoders that differ only in their top layer (as the dense retriever,
    ROPG-RL and ROPG-KD do; here the top layer of two copies is perturbed) embedding the same texts
-   one after the other, against :class:`lampkit.ropg.SharedLowerEncoders`, which runs the lower
+   one after the other, against :class:`lampkit.ropg.method.SharedLowerEncoders`, which runs the lower
    layers once for all three, both in the precision "auto" resolves to here.
 
 The last line printed is the speed-up of both together (bfloat16 and the shared pass against
@@ -27,11 +27,11 @@ import time
 import numpy as np
 import torch
 
-from lampkit.datasets import load
-from lampkit.embedding_cache import EmbeddingCache
-from lampkit.encoders import Encoder, has_fast_bf16, load_encoder, resolve_encoder_dtype
+from lampkit.data.sources import load
+from lampkit.retrievers.embedding_cache import EmbeddingCache
+from lampkit.retrievers.encoders import Encoder, has_fast_bf16, load_encoder, resolve_encoder_dtype
 from lampkit.retrievers.base import order_by_scores
-from lampkit.ropg import SharedLowerEncoders
+from lampkit.ropg.method import SharedLowerEncoders
 from lampkit.tasks import get_task
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from lampkit import datasets
-from lampkit.llm import Seq2SeqLLM
+from lampkit.data import sources as datasets
+from lampkit.llm.seq2seq import Seq2SeqLLM
 from lampkit.retrievers.simple import Recency
 from lampkit.tasks import all_tasks
 

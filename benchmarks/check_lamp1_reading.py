@@ -26,16 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lampkit import synth
-from lampkit.embedding_cache import CachedEncoder
-from lampkit.encoders import load_encoder
-from lampkit.llm import Seq2SeqLLM, model_for_task
-from lampkit.llm_train import relevant_indices
+from lampkit.data import synth
+from lampkit.retrievers.embedding_cache import CachedEncoder
+from lampkit.retrievers.encoders import load_encoder
+from lampkit.llm.seq2seq import Seq2SeqLLM, model_for_task
+from lampkit.llm.small_t5 import relevant_indices
 from lampkit.retrievers.bm25 import BM25
 from lampkit.retrievers.dense import Dense
 from lampkit.retrievers.simple import Recency
 from lampkit.tasks import get_task
-from lampkit.data import Example
+from lampkit.data.layout import Example
 
 EMBEDDED = Path(__file__).resolve().parents[1] / "lampkit" / "resources" / "models" / "mini-t5"
 K = 4

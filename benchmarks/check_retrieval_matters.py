@@ -24,17 +24,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from lampkit import datasets
-from lampkit.embedding_cache import CachedEncoder
-from lampkit.encoders import load_encoder
+from lampkit.data import sources as datasets
+from lampkit.retrievers.embedding_cache import CachedEncoder
+from lampkit.retrievers.encoders import load_encoder
 from lampkit.feedback import FeedbackStore, pool_feedback
-from lampkit.llm import Seq2SeqLLM, model_for_task
+from lampkit.llm.seq2seq import Seq2SeqLLM, model_for_task
 from lampkit.retrievers.bm25 import BM25
 from lampkit.retrievers.dense import Dense
 from lampkit.retrievers.rrf import RRF
 from lampkit.retrievers.simple import NoPersonalization, Recency
 from lampkit.tasks import resolve_tasks
-from lampkit.winning import PER_EXAMPLE_COLUMN, retrieval_matters, winning_rates
+from lampkit.analysis.winning import retrieval_matters, winning_rates
+from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN
 
 EMBEDDED = Path(__file__).resolve().parents[1] / "lampkit" / "resources" / "models" / "mini-t5"
 

@@ -41,7 +41,7 @@ def machine() -> dict[str, Any]:
     """Python, operating system, processor, cores, torch threads and accelerator."""
     import torch
 
-    from .encoders import default_device, has_fast_bf16
+    from lampkit.retrievers.encoders import default_device, has_fast_bf16
 
     info: dict[str, Any] = {
         "python": sys.version.split()[0],
@@ -59,8 +59,8 @@ def machine() -> dict[str, Any]:
 
 def data_identity(data_dir: str | Path | None, scale: str, seed: int) -> dict[str, Any]:
     """Where the data came from and its fingerprint (mini-LaMP's manifest, or a hash of the files)."""
-    from .datasets import resolve_data_dir
-    from .synth import GENERATOR_VERSION, MANIFEST
+    from lampkit.data.sources import resolve_data_dir
+    from lampkit.data.synth import GENERATOR_VERSION, MANIFEST
 
     root = resolve_data_dir(data_dir, scale, seed)
     if data_dir is None:
@@ -77,7 +77,7 @@ def data_identity(data_dir: str | Path | None, scale: str, seed: int) -> dict[st
 
 def model_identity(name_or_path: str | Path) -> str:
     """``sha256:`` of a local model folder's files, else the Hub name as given."""
-    from .encoders import folder_id
+    from lampkit.retrievers.encoders import folder_id
 
     path = Path(name_or_path).expanduser()
     return folder_id(path) if path.is_dir() else str(name_or_path)
@@ -85,11 +85,11 @@ def model_identity(name_or_path: str | Path) -> str:
 
 def build_record(settings) -> dict[str, Any]:
     """Everything that identifies a build of the book with ``settings`` (an ``experiment.Settings``)."""
-    from . import __version__
-    from .encoders import _resolve, precision_label
-    from .experiment import default_llm_path
-    from .llm import model_for_task
-    from .version import code_version
+    from lampkit import __version__
+    from lampkit.retrievers.encoders import _resolve, precision_label
+    from lampkit.pipeline import default_llm_path
+    from lampkit.llm.seq2seq import model_for_task
+    from lampkit.store.version import code_version
 
     llm = settings.llm or default_llm_path()
     return {

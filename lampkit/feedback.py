@@ -28,16 +28,16 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .cache import cache_key, default_root
-from .data import Example
-from .metrics import per_example
-from .tasks import Task, TokenCounter, get_task
+from lampkit.store.cache import cache_key, default_root
+from lampkit.data.layout import Example
+from lampkit.metrics.lamp import eval_signal, per_example
+from lampkit.tasks import Task, TokenCounter, get_task
 
 __all__ = ["Generator", "FeedbackStore", "example_key", "llm_key", "pool_feedback", "item_feedback",
            "merge", "eval_matrix", "FEEDBACK_MODULES"]
 
 # code whose change alters feedback: prompts, metrics and this module
-FEEDBACK_MODULES = ("lampkit.tasks", "lampkit.metrics", "lampkit.feedback")
+FEEDBACK_MODULES = ("lampkit.tasks", "lampkit.metrics.lamp", "lampkit.feedback")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS generations (llm TEXT, prompt_sha TEXT, output TEXT,
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS items (ns TEXT, example TEXT, example_id TEXT, positi
 
 
 class Generator(Protocol):
-    """What feedback needs from an LLM (``lampkit.llm.Seq2SeqLLM`` is one)."""
+    """What feedback needs from an LLM (``lampkit.llm.seq2seq.Seq2SeqLLM`` is one)."""
 
     model_id: str
     settings: Mapping[str, Any]
@@ -246,7 +246,7 @@ def item_feedback(task: str | Task, examples: Sequence[Example], initial: Any, l
             ex = batch[n]
             out = outputs[prompt]
             rows.append((ns, keys[idx[n]], str(ex.id), pos, j, str(ex.profile[j]["id"]), out,
-                         t.eval_signal(out, ex.output)))
+                         eval_signal(t, out, ex.output)))
         store.put_rows("items", rows)
         bar.update(len(idx))
     bar.close()

@@ -264,17 +264,6 @@ class Task:
             entries.append(self.entry(item, text))
         return self.aggregate(inp, entries)
 
-    # ----- evaluation -----------------------------------------------------------------
-    def eval_signal(self, prediction: str, gold: str) -> float:
-        """EVAL used as a training signal: accuracy, normalised rating score, or ROUGE-1."""
-        from . import metrics
-
-        if self.kind == "classification":
-            return float(metrics.exact_match(prediction, gold))
-        if self.kind == "rating":
-            return float(metrics.normalised_rating_score(prediction, gold))
-        return float(metrics.rouge1_f(prediction, gold))
-
 
 def _registry() -> dict[str, Task]:
     tasks = [

@@ -56,7 +56,7 @@ def tiny_encoder_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_encoder_dir):
     """The tiny BERT of ``tiny_encoder_dir`` loaded as a lampkit encoder on the CPU."""
-    from lampkit.encoders import load_encoder
+    from lampkit.retrievers.encoders import load_encoder
 
     return load_encoder(str(tiny_encoder_dir), device="cpu")
 
@@ -64,7 +64,7 @@ def tiny_encoder(tiny_encoder_dir):
 @pytest.fixture(scope="session")
 def quick_llm(tmp_path_factory):
     """A few dozen steps of a tiny T5 trained by lampkit's own trainer (not a useful model)."""
-    from lampkit.llm_train import TrainConfig, train_small_llm
+    from lampkit.llm.small_t5 import TrainConfig, train_small_llm
 
     out = tmp_path_factory.mktemp("llm") / "quick"
     cache = tmp_path_factory.mktemp("cache")

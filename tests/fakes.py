@@ -6,7 +6,7 @@ import random
 import time
 from typing import Sequence
 
-from lampkit.data import Example
+from lampkit.data.layout import Example
 from lampkit.tasks import LAMP2_TAGS, WhitespaceCounter, get_task
 
 WORDS = ("space ship crew planet robot love king ocean storm city war family dream ghost school "

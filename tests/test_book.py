@@ -50,7 +50,7 @@ def test_whole_book_builds_at_the_tiny_scale(tmp_path):
     jb = Path(sys.executable).with_name("jupyter-book")
 
     def make_book() -> str:  # the README's `make book`: the lampkit stamp, then the build
-        sync = subprocess.run([sys.executable, "-m", "lampkit.bookcache", str(book)], env=env, capture_output=True,
+        sync = subprocess.run([sys.executable, "-m", "lampkit.store.bookcache", str(book)], env=env, capture_output=True,
                               text=True, timeout=60)
         assert sync.returncode == 0, sync.stderr
         done = subprocess.run([str(jb), "build", str(book), "--warningiserror", "--keep-going"], env=env,

@@ -3,16 +3,16 @@
 import json
 
 from lampkit import environment
-from lampkit.encoders import folder_id
-from lampkit.experiment import Settings
+from lampkit.retrievers.encoders import folder_id
+from lampkit.pipeline import Settings
 
 
 def test_record_identifies_data_and_models(tmp_path, monkeypatch, quick_llm):
     monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
     settings = Settings(task="lamp2,lamp5", scale="tiny", seed=3, llm=str(quick_llm))
     record = environment.build_record(settings)
-    from lampkit.datasets import mini_lamp_dir
-    from lampkit.synth import MANIFEST
+    from lampkit.data.sources import mini_lamp_dir
+    from lampkit.data.synth import MANIFEST
 
     manifest = json.loads((mini_lamp_dir("tiny", 3) / MANIFEST).read_text())
     assert record["data"]["fingerprint"] == manifest["fingerprint"]

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from lampkit.cache import ArtifactCache, cache_key
-from lampkit.version import code_version
+from lampkit.store.cache import ArtifactCache, cache_key
+from lampkit.store.version import code_version
 
 
 def test_key_depends_on_stage_config_and_code():
@@ -14,12 +14,12 @@ def test_key_depends_on_stage_config_and_code():
     assert a == cache_key("s", {"y": [1, 2], "x": 1}, ("lampkit.tasks",))  # order of keys is irrelevant
     assert a != cache_key("t", {"x": 1, "y": [1, 2]}, ("lampkit.tasks",))
     assert a != cache_key("s", {"x": 2, "y": [1, 2]}, ("lampkit.tasks",))
-    assert a != cache_key("s", {"x": 1, "y": [1, 2]}, ("lampkit.io",))
+    assert a != cache_key("s", {"x": 1, "y": [1, 2]}, ("lampkit.store.io",))
 
 
 def test_code_version_is_per_module():
-    assert code_version("lampkit.tasks") != code_version("lampkit.io")
-    assert code_version("lampkit.tasks", "lampkit.io") == code_version("lampkit.io", "lampkit.tasks")
+    assert code_version("lampkit.tasks") != code_version("lampkit.store.io")
+    assert code_version("lampkit.tasks", "lampkit.store.io") == code_version("lampkit.store.io", "lampkit.tasks")
     with pytest.raises(ValueError, match="no lampkit module"):
         code_version("lampkit.nope")
 
@@ -75,7 +75,7 @@ def test_two_processes_build_once(tmp_path):
 
 
 def test_book_execution_cache_cleared_when_lampkit_changes(tmp_path, monkeypatch):
-    from lampkit import bookcache
+    from lampkit.store import bookcache
 
     cache = tmp_path / "_build" / ".jupyter_cache"
     doctrees = tmp_path / "_build" / ".doctrees"  # Sphinx re-reads (so re-executes) only pages not in here

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lampkit import ropg_run
+from lampkit.ropg import stage as ropg_run
 from notebooks import ROOT, outputs_text, run_chapter
 
 

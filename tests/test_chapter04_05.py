@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from lampkit import rspg_run
+from lampkit.rspg import stage as rspg_run
+from lampkit.cli import rspg as rspg_cli
 from notebooks import outputs_text, run_chapter
 
 
@@ -62,7 +63,7 @@ def test_oracle_chapter_runs(tmp_path, params):
 def test_rspg_command_prints_the_tables(tmp_path, monkeypatch, capsys, one_token_llm, tiny_encoder_dir):
     monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
     parser = argparse.ArgumentParser()
-    rspg_run.add_cli(parser.add_subparsers(dest="command"))
+    rspg_cli.add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["rspg", "--task", "lamp3", "--scale", "tiny", "--mode", "post", "--without-ropg",
                               "--llm", str(one_token_llm), "--beams", "1", "--encoder", str(tiny_encoder_dir),
                               "--selector-encoder", str(tiny_encoder_dir), "--max-length", "32", "--epochs", "2"])

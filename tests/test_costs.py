@@ -1,8 +1,8 @@
-"""LLM call counts and memory estimates of the real-thing page (lampkit.costs)."""
+"""LLM call counts and memory estimates of the real-thing page (lampkit.analysis.costs)."""
 
 import pytest
 
-from lampkit.costs import calls_table, llm_calls, weights_gib
+from lampkit.analysis.costs import calls_table, llm_calls, weights_gib
 
 
 def test_call_counts_by_hand():

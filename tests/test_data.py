@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lampkit.data import (
+from lampkit.data.layout import (
     Example,
     LampDataError,
     iter_profile_dates,

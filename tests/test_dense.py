@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from lampkit.data import Example
-from lampkit.embedding_cache import CachedEncoder, EmbeddingCache, embedding_key
-from lampkit.encoders import folder_id, load_encoder
+from lampkit.data.layout import Example
+from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache, embedding_key
+from lampkit.retrievers.encoders import folder_id, load_encoder
 from lampkit.retrievers.base import order_by_scores
 from lampkit.retrievers.dense import Dense
 from lampkit.tasks import get_task
@@ -294,7 +294,7 @@ def test_sqlite_cache_first_write_wins(tmp_path):
 _WRITER = textwrap.dedent("""
     import hashlib, sys, time
     import numpy as np
-    from lampkit.embedding_cache import CachedEncoder, EmbeddingCache
+    from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
 
     TEXTS = [f"text {i}" for i in range(300)]
 
@@ -362,7 +362,7 @@ def test_minilm_knows_synonyms(monkeypatch):
 
 # ----- precision -------------------------------------------------------------------------------
 def test_encoder_dtype_resolution(monkeypatch):
-    import lampkit.encoders as encoders
+    import lampkit.retrievers.encoders as encoders
 
     resolve = encoders.resolve_encoder_dtype
     assert resolve(None, "cpu") is None and resolve("float32", "cpu") is None and resolve(torch.float32, "cpu") is None

@@ -1,4 +1,4 @@
-"""The frozen LLM (lampkit.llm) and the embedded LLM's training (lampkit.llm_train), offline."""
+"""The frozen LLM (lampkit.llm.seq2seq) and the embedded LLM's training (lampkit.llm.small_t5), offline."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lampkit.data import write_split
-from lampkit.llm import Seq2SeqLLM, resolve_dtype
-from lampkit.llm_train import TrainConfig, build_model, build_tokenizer, train_small_llm
+from lampkit.data.layout import write_split
+from lampkit.llm.seq2seq import Seq2SeqLLM, resolve_dtype
+from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer, train_small_llm
 
 CORPUS = [
     "the doctor treated the sick man in the city",
@@ -157,7 +157,7 @@ def test_dtype_resolution():
 
 # ----- the embedded LLM's training ---------------------------------------------------------------
 def _example(profile_ids, relevant=()):
-    from lampkit.data import Example
+    from lampkit.data.layout import Example
     from lampkit.tasks import get_task
 
     task = get_task("lamp2")
@@ -170,7 +170,7 @@ def _example(profile_ids, relevant=()):
 def test_select_items_strategies():
     import numpy as np
 
-    from lampkit.llm_train import _Rankers, relevant_indices, select_items
+    from lampkit.llm.small_t5 import _Rankers, relevant_indices, select_items
     from lampkit.retrievers.bm25 import BM25
     from lampkit.retrievers.simple import Recency
     from lampkit.tasks import get_task
@@ -258,7 +258,7 @@ def test_training_refuses_the_evaluation_users(tmp_path):
 
 
 def test_model_for_task_resolves_per_task_folders(tmp_path):
-    from lampkit.llm import model_for_task
+    from lampkit.llm.seq2seq import model_for_task
 
     single = tmp_path / "single"
     single.mkdir()
@@ -277,7 +277,7 @@ def test_model_for_task_resolves_per_task_folders(tmp_path):
 
 def test_cli_trains_one_model_per_task(tmp_path, monkeypatch):
     from lampkit.cli import main
-    from lampkit.experiment import get_llm
+    from lampkit.pipeline import get_llm
 
     monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "family"
@@ -297,7 +297,7 @@ def test_reader_heads_see_copies_and_reference_numbers_and_stay_fixed(tmp_path):
     the marker head sends the words of reference [2] to the digit 2; training leaves both as initialised."""
     import torch
 
-    from lampkit.llm_train import FOUND_HEAD, MARKER_HEAD, reader_head_parameters
+    from lampkit.llm.small_t5 import FOUND_HEAD, MARKER_HEAD, reader_head_parameters
 
     texts = ["alpha beta gamma delta [1] [2] 1 2 . : \" ,"] * 3
     tok = build_tokenizer(texts, 200)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lampkit.data import LampDataError
+from lampkit.data.layout import LampDataError
 from lampkit.longform.data import (CONTEXT_CHARS, Document, build_examples, data_root, load_documents, load_split,
                                    write_documents)
 

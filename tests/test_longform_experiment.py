@@ -6,11 +6,12 @@ import shutil
 
 import pytest
 
-from lampkit.cache import ArtifactCache
+from lampkit.store.cache import ArtifactCache
 from lampkit.longform import experiment
 from lampkit.longform.generator import GeneratorConfig
 from lampkit.longform.metrics import METRICS
 from lampkit.longform.pipeline import PipelineConfig, build_inputs, chapter_configs
+from lampkit.cli import longform as longform_cli
 
 TINY = GeneratorConfig(batch_size=4, vocab_size=150, d_model=16, d_ff=32, d_kv=8, num_heads=2, max_input_tokens=64,
                        max_target_tokens=6)
@@ -101,7 +102,7 @@ def test_settings_and_configurations_reject_what_cannot_run():
 
 def test_cli_writes_the_data(tmp_path):
     parser = argparse.ArgumentParser()
-    experiment.add_cli(parser.add_subparsers(dest="command"))
+    longform_cli.add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["longform", "synth", "--out", str(tmp_path), "--scale", "tiny", "--seed", "2"])
     assert args.func(args) == 0
     assert sorted(p.name for p in (tmp_path / "longform").iterdir()) == ["dev.jsonl", "test.jsonl", "train.jsonl"]
@@ -111,7 +112,7 @@ def test_cli_writes_the_data(tmp_path):
 
 def test_the_report_writes_its_sentences_from_the_numbers(tiny_run):
     from lampkit.longform import report
-    from lampkit.significance import paired_ttest
+    from lampkit.metrics.significance import paired_ttest
 
     settings, cache, results = tiny_run
     text = report.findings_markdown(results, "rouge1")

@@ -8,7 +8,7 @@ import pytest
 from lampkit.longform import synth
 from lampkit.longform.data import CONTEXT_CHARS, build_examples, load_split
 from lampkit.longform.synthesis import stop_words
-from lampkit.synth.lexicon import ANCHORS, WORD_CONCEPT
+from lampkit.data.synth.lexicon import ANCHORS, WORD_CONCEPT
 
 
 def test_same_seed_same_bytes_and_only_the_longform_folder_is_written(tmp_path):
@@ -88,6 +88,6 @@ def test_the_story_states_the_numbers_it_uses():
 
 
 def test_mini_lamps_scale_objects_select_the_scale_of_the_same_name():
-    from lampkit.synth import get_scale as lamp_scale
+    from lampkit.data.synth import get_scale as lamp_scale
 
     assert synth.get_scale(lamp_scale("tiny")) is synth.SCALES["tiny"]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lampkit.qpp import nqc, qpp_choices, qpp_scores, qpp_select, sigma_max, sigma_x, wig
+from lampkit.rspg.qpp import nqc, qpp_choices, qpp_scores, qpp_select, sigma_max, sigma_x, wig
 from lampkit.retrievers.base import Ranking, order_by_scores
 
 

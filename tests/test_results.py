@@ -1,13 +1,13 @@
-"""Table 3 assembly (lampkit.results): values, markers, best per row, improvements, the reading."""
+"""Table 3 assembly (lampkit.analysis.table3): values, markers, best per row, improvements, the reading."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lampkit.paper import paper_table
-from lampkit.results import (METHODS, Table3, average_relative_improvement, paper_values, reading, relative_improvement,
+from lampkit.analysis.paper import paper_table
+from lampkit.analysis.table3 import (METHODS, Table3, average_relative_improvement, paper_values, reading, relative_improvement,
                              table3)
-from lampkit.significance import BASELINES
+from lampkit.metrics.significance import BASELINES
 
 LABELS = ["[1]", "[2]"]
 
@@ -77,7 +77,7 @@ def test_reading_is_generated_from_the_numbers():
 def test_collect_predictions_aligns_every_method_by_input():
     from types import SimpleNamespace
 
-    from lampkit.results import collect_predictions
+    from lampkit.analysis.table3 import collect_predictions
 
     exs = [SimpleNamespace(id="b", output="[1]"), SimpleNamespace(id="a", output="[2]")]
     rows = []

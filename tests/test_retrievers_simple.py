@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lampkit.data import Example
+from lampkit.data.layout import Example
 from lampkit.retrievers.base import order_by_scores
 from lampkit.retrievers.rrf import RRF, rrf_scores
 from lampkit.retrievers.simple import NoPersonalization, Recency

@@ -10,13 +10,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lampkit.data import LampDataError
-from lampkit.embedding_cache import CachedEncoder, EmbeddingCache
-from lampkit.encoders import load_encoder
+from lampkit.data.layout import LampDataError
+from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
+from lampkit.retrievers.encoders import load_encoder
 from lampkit.feedback import FeedbackStore, item_feedback
 from lampkit.retrievers.dense import Dense
-from lampkit.ropg import (FrozenStates, RopgConfig, SharedLowerEncoders, TrainableDense, feedback_records, kd_loss,
+from lampkit.ropg.method import (FrozenStates, RopgConfig, SharedLowerEncoders, TrainableDense, feedback_records, kd_loss,
                           kd_target, log_policy, lr_multiplier, rl_loss, rl_reward, sample_items, train_ropg)
+from lampkit.metrics.lamp import eval_signal
 from lampkit.tasks import get_task
 
 from fakes import FakeLLM, lamp2_examples
@@ -114,9 +115,9 @@ def test_sampling_never_draws_a_masked_slot_and_is_seeded():
 def test_lamp3_eval_is_the_normalised_rating_score():
     task = get_task("lamp3")
     # gold 4: worst = max(|1-4|, |5-4|) = 3; prediction 2 -> (3 - 2) / 3
-    values = [task.eval_signal("4", "4"), task.eval_signal("2", "4"), task.eval_signal("1", "4")]
+    values = [eval_signal(task, "4", "4"), eval_signal(task, "2", "4"), eval_signal(task, "1", "4")]
     assert values == pytest.approx([1.0, 1 / 3, 0.0])
-    assert task.eval_signal("1", "5") == pytest.approx(0.0)  # worst = 4, |5 - 1| = 4
+    assert eval_signal(task, "1", "5") == pytest.approx(0.0)  # worst = 4, |5 - 1| = 4
     mask = torch.ones(1, 3, dtype=torch.bool)
     loss = kd_loss(torch.zeros(1, 3), mask, torch.tensor([values]))
     assert loss.item() == pytest.approx(_kl(_softmax([1.0, 1 / 3, 0.0]), [1 / 3] * 3), rel=1e-6)

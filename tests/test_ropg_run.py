@@ -17,14 +17,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lampkit import ropg_run
-from lampkit.data import write_split
-from lampkit.embedding_cache import CachedEncoder, EmbeddingCache
-from lampkit.encoders import load_encoder
-from lampkit.experiment import Settings, load_examples
+from lampkit.ropg import stage as ropg_run
+from lampkit.data.layout import write_split
+from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
+from lampkit.retrievers.encoders import load_encoder
+from lampkit.pipeline import Settings, load_examples
 from lampkit.retrievers import Dense
-from lampkit.ropg import RopgConfig, SharedLowerEncoders
+from lampkit.ropg.method import RopgConfig, SharedLowerEncoders
 from lampkit.tasks import get_task
+from lampkit.cli import ropg as ropg_cli
 
 from fakes import FakeLLM, lamp2_examples
 
@@ -203,7 +204,7 @@ def test_changed_example_is_the_largest_gain_among_changed_inputs():
 def test_cli_trains_and_prints_the_comparison(settings, data_dir, tiny_encoder_dir, monkeypatch, capsys):
     monkeypatch.setattr(ropg_run, "get_llm", lambda *args, **kwargs: FakeLLM())
     parser = argparse.ArgumentParser()
-    ropg_run.add_cli(parser.add_subparsers())
+    ropg_cli.add_cli(parser.add_subparsers())
     args = parser.parse_args(["ropg", "--task", "lamp2", "--method", "kd", "--data-dir", str(data_dir),
                               "--encoder", str(tiny_encoder_dir), "--store", settings.store, "--train-inputs", "12",
                               "--epochs", "1", "--lr", "0.01", "--batch-size", "4", "--train-layers", "all"])

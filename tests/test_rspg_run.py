@@ -8,14 +8,15 @@ import pandas as pd
 import pytest
 
 from fakes import FakeLLM, lamp2_examples
-from lampkit import rspg_run
-from lampkit.data import Example
-from lampkit.experiment import Settings, metrics_by_retriever
+from lampkit.rspg import stage as rspg_run
+from lampkit.data.layout import Example
+from lampkit.pipeline import Settings, metrics_by_retriever
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
 from lampkit.retrievers.base import Ranking, order_by_scores
-from lampkit.rspg_run import (QPP_METHODS, SELECTORS, RspgConfig, oracle_gap, oracle_share, qpp_selections,
+from lampkit.rspg.stage import (QPP_METHODS, SELECTORS, RspgConfig, oracle_gap, oracle_share, qpp_selections,
                               run_selection, selector_texts, table4, table5, table5_paper)
 from lampkit.tasks import WhitespaceCounter, get_task
+from lampkit.cli import rspg as rspg_cli
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -213,9 +214,9 @@ def test_oracle_share_reproduces_the_papers_lamp1_figure():
 
 def test_cli_arguments():
     parser = argparse.ArgumentParser()
-    rspg_run.add_cli(parser.add_subparsers(dest="command"))
+    rspg_cli.add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["rspg", "--task", "lamp1", "--mode", "post"])
-    assert args.func is rspg_run.rspg_cli and args.mode == "post" and not args.without_ropg
+    assert args.func is rspg_cli.rspg_cli and args.mode == "post" and not args.without_ropg
     defaults = RspgConfig()
     assert (args.trainable_layers, args.encoder_layers, args.max_length, args.lr) == \
         (defaults.trainable_layers, defaults.encoder_layers, defaults.max_length, defaults.lr)

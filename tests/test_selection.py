@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from lampkit.embedding_cache import EmbeddingCache
-from lampkit.encoders import load_encoder
-from lampkit.selection import (Selector, keep_bottom_layers, kl_loss, oracle_bounds, oracle_choices, post_text,
+from lampkit.retrievers.embedding_cache import EmbeddingCache
+from lampkit.retrievers.encoders import load_encoder
+from lampkit.rspg.selector import (Selector, keep_bottom_layers, kl_loss, oracle_bounds, oracle_choices, post_text,
                                predict, success_rate, target_distribution, train_selector)
 
 

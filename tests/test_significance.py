@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lampkit import significance as sig
-from lampkit.metrics import aggregate, per_example
+from lampkit.metrics import significance as sig
+from lampkit.metrics.lamp import aggregate, per_example
 from lampkit.tasks import LAMP2_TAGS, get_task
 
 

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from lampkit import synth
-from lampkit.data import SPLITS, load_split, validate_dir
-from lampkit.metrics import rouge1_f
-from lampkit.synth.lexicon import TOPICS, WORD_CONCEPT, WORD_TOPIC
-from lampkit.synth.rating import NEUTRAL_SCORE, SENTIMENT_PHRASES, sentiment_of
-from lampkit.synth.tweets import ADJECTIVES, INTENSIFIERS
-from lampkit.synth.world import FAMILIES, regime_counts
+from lampkit.data import synth
+from lampkit.data.layout import SPLITS, load_split, validate_dir
+from lampkit.metrics.lamp import rouge1_f
+from lampkit.data.synth.lexicon import TOPICS, WORD_CONCEPT, WORD_TOPIC
+from lampkit.data.synth.rating import NEUTRAL_SCORE, SENTIMENT_PHRASES, sentiment_of
+from lampkit.data.synth.tweets import ADJECTIVES, INTENSIFIERS
+from lampkit.data.synth.world import FAMILIES, regime_counts
 from lampkit.tasks import all_tasks, get_task
 
 TASKS = [t.name for t in all_tasks()]

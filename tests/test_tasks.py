@@ -2,6 +2,7 @@
 
 import pytest
 
+from lampkit.metrics.lamp import eval_signal
 from lampkit.tasks import LAMP2_TAGS, TASK_NAMES, WhitespaceCounter, get_task, resolve_tasks
 
 
@@ -144,10 +145,10 @@ def test_budget_exhausted_returns_the_input():
 
 
 def test_eval_signal_shapes():
-    assert get_task("lamp1").eval_signal(" [1] ", "[1]") == 1.0
-    assert get_task("lamp2").eval_signal("Comedy", "comedy") == 0.0
-    assert get_task("lamp3").eval_signal("5", "5") == 1.0
-    assert get_task("lamp3").eval_signal("1", "5") == 0.0
-    assert get_task("lamp3").eval_signal("4", "5") == pytest.approx(0.75)
-    assert get_task("lamp3").eval_signal("three", "3") == 0.0  # unparsable -> the worst rating
-    assert get_task("lamp4").eval_signal("the cat sat", "the cat sat") == pytest.approx(1.0)
+    assert eval_signal("lamp1", " [1] ", "[1]") == 1.0
+    assert eval_signal("lamp2", "Comedy", "comedy") == 0.0
+    assert eval_signal("lamp3", "5", "5") == 1.0
+    assert eval_signal("lamp3", "1", "5") == 0.0
+    assert eval_signal("lamp3", "4", "5") == pytest.approx(0.75)
+    assert eval_signal("lamp3", "three", "3") == 0.0  # unparsable -> the worst rating
+    assert eval_signal("lamp4", "the cat sat", "the cat sat") == pytest.approx(1.0)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lampkit.winning import retrieval_matters, winners, winning_rates
+from lampkit.analysis.winning import retrieval_matters, winners, winning_rates
 
 
 def frame(task_column, values, retrievers=("none", "bm25", "recency")):
@@ -49,8 +49,8 @@ def test_retrieval_matters_fails_when_one_retriever_dominates():
 
 
 def test_retrieval_matters_summary_names_the_failed_conditions():
-    from lampkit.tables import retrieval_matters_summary
-    from lampkit.winning import failed_conditions
+    from lampkit.analysis.tables import retrieval_matters_summary
+    from lampkit.analysis.winning import failed_conditions
 
     ok = {"task": "lamp2", "metric": "accuracy", "no_personalization": 0.2, "best_single": 0.36,
           "best_retriever": "dense", "oracle": 0.58, "margin": 0.16, "differing_share": 0.52,

@@ -17,6 +17,6 @@ task, optionally with the author-distinction task. One module per stage:
 - :mod:`~lampkit.longform.report`: statistics, examples and sentences for the chapter.
 """
 
-from .synth import write_longform
+from lampkit.longform.synth import write_longform
 
 __all__ = ["write_longform"]

@@ -11,7 +11,7 @@ and the author's documents dated before it are the past documents D_t (SPEC sect
 default each author's newest document is its current one; ``targets_per_author`` makes the
 newest few documents each a current document (more training instances from the same authors).
 
-Every problem raises :class:`lampkit.data.LampDataError` naming the file, the record (``line 7
+Every problem raises :class:`lampkit.data.layout.LampDataError` naming the file, the record (``line 7
 (id d12)``, or ``author a3``) and the field; nothing is dropped silently: an author whose
 current document is too short, or who has no earlier document, is an error.
 """
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..data import SPLITS, LampDataError, parse_date
-from ..io import atomic_write_text, dumps_json
+from lampkit.data.layout import SPLITS, LampDataError, parse_date
+from lampkit.store.io import atomic_write_text, dumps_json
 
 __all__ = ["CONTEXT_CHARS", "FIELDS", "Document", "LongformExample", "split_path", "data_root", "load_documents",
            "write_documents", "build_examples", "load_split"]

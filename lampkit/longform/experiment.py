@@ -1,6 +1,6 @@
 """Chapter 07's orchestration: data, rankings, the generators of every configuration, scores.
 
-Stages go through :class:`lampkit.cache.ArtifactCache`, so a second run (or another chapter
+Stages go through :class:`lampkit.store.cache.ArtifactCache`, so a second run (or another chapter
 with the same settings) loads instead of recomputing:
 
 - ``longform-data``: the embedded long-form data of (scale, seed) (skipped for ``data_dir``);
@@ -30,33 +30,33 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 import torch
 
-from ..cache import ArtifactCache
-from ..datasets import resolve_scale
-from ..encoders import folder_id
-from ..io import atomic_write_json
-from . import synth
-from .data import SPLITS, Document, LongformExample, build_examples, data_root, load_documents, split_path
-from .generator import GeneratorConfig, author_pairs, load_generator, train_generator
-from .metrics import METRIC_NAMES, METRICS, aggregate, markers, per_example
-from .pipeline import PipelineConfig, build_inputs, chapter_configs, mixture
-from .rankers import Entry, make_rankers
-from .synthesis import DocumentFrequencies
+from lampkit.store.cache import ArtifactCache
+from lampkit.data.sources import resolve_scale
+from lampkit.retrievers.encoders import folder_id
+from lampkit.store.io import atomic_write_json
+from lampkit.longform import synth
+from lampkit.longform.data import SPLITS, Document, LongformExample, build_examples, data_root, load_documents, split_path
+from lampkit.longform.generator import GeneratorConfig, author_pairs, load_generator, train_generator
+from lampkit.longform.metrics import METRIC_NAMES, METRICS, aggregate, markers, per_example
+from lampkit.longform.pipeline import PipelineConfig, build_inputs, chapter_configs, mixture
+from lampkit.longform.rankers import Entry, make_rankers
+from lampkit.longform.synthesis import DocumentFrequencies
 
 __all__ = ["EMBEDDED_BASE", "LongformSettings", "LongformResults", "data_folder", "documents", "load", "pretrain_base",
-           "synthetic_base_corpus", "base_generator", "run_config", "run", "add_cli"]
+           "synthetic_base_corpus", "base_generator", "run_config", "run"]
 
 EMBEDDED_BASE = Path(__file__).resolve().parent / "base"  # the shipped base generator (when present)
 EMBEDDED_SEEDS = (1, 2, 3, 4, 5, 6)  # the seeds of the default-scale data it was pre-trained on
 FINETUNE_STEPS = {"tiny": 10, "small": 30, "default": 50}  # per scale of the embedded data (else 50)
 
 # the code each stage depends on (a change there rebuilds its artifacts)
-DATA_MODULES = ("lampkit.longform.data", "lampkit.longform.synth", "lampkit.synth.lexicon", "lampkit.io")
+DATA_MODULES = ("lampkit.longform.data", "lampkit.longform.synth", "lampkit.data.synth.lexicon", "lampkit.store.io")
 BASE_MODULES = DATA_MODULES + ("lampkit.longform.snippets", "lampkit.longform.rankers", "lampkit.longform.synthesis",
-                               "lampkit.longform.generator", "lampkit.longform.pipeline", "lampkit.llm_train",
+                               "lampkit.longform.generator", "lampkit.longform.pipeline", "lampkit.llm.small_t5",
                                "lampkit.retrievers.base", "lampkit.retrievers.bm25")
-GENERATOR_MODULES = BASE_MODULES + ("lampkit.longform.metrics", "lampkit.llm", "lampkit.retrievers.dense",
-                                    "lampkit.embedding_cache",
-                                    "lampkit.encoders")
+GENERATOR_MODULES = BASE_MODULES + ("lampkit.longform.metrics", "lampkit.llm.seq2seq", "lampkit.retrievers.dense",
+                                    "lampkit.retrievers.embedding_cache",
+                                    "lampkit.retrievers.encoders")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class LongformSettings:
     """The chapter's parameters."""
 
     data_dir: str | None = None  # a folder of {train,dev,test}.jsonl (or a mini-LaMP tree); None: embedded
-    scale: str | None = None  # None: $LAMPKIT_SCALE, else "default" (lampkit.datasets.resolve_scale)
+    scale: str | None = None  # None: $LAMPKIT_SCALE, else "default" (lampkit.data.sources.resolve_scale)
     seed: int = 0
     encoder: str | None = None  # the dense rankers' encoder (None: the embedded MiniLM)
     eval_split: str = "test"
@@ -260,7 +260,7 @@ def _rankings(settings: LongformSettings, names: Sequence[str],
     dense = {"RankDocDense", "RankSnippet", "RankDocBySnpt"} & set(names)
     encoder = None
     if dense:
-        from ..experiment import get_encoder
+        from lampkit.pipeline import get_encoder
 
         encoder = get_encoder(settings.encoder)
     out: dict[str, dict[str, list[list[Entry]]]] = {}
@@ -274,7 +274,7 @@ def _rankings(settings: LongformSettings, names: Sequence[str],
 def _encoder_id(settings: LongformSettings, config: PipelineConfig) -> str | None:
     if config.ranker not in ("RankDocDense", "RankSnippet", "RankDocBySnpt"):
         return None
-    from ..experiment import get_encoder
+    from lampkit.pipeline import get_encoder
 
     return get_encoder(settings.encoder).model_id
 
@@ -347,7 +347,7 @@ class LongformResults:
         if baselines is None:
             baselines = [names[0], "RecentDoc"] if which == "rankers" else names[:-1]
         marks = markers({n: self.scores[n] for n in names}, self.metrics.loc[names], baselines)
-        from ..significance import format_with_markers
+        from lampkit.metrics.significance import format_with_markers
 
         columns = [METRIC_NAMES[m] for m in METRICS]
         out = pd.DataFrame(index=pd.Index(names, name="configuration"), columns=columns, dtype=object)
@@ -407,65 +407,3 @@ def run(settings: LongformSettings, cache: ArtifactCache | None = None) -> Longf
     timing_table = pd.DataFrame.from_dict(timings, orient="index")
     return LongformResults(rankers, ablation, data[split], inputs, predictions, scores, metrics, timing_table,
                            {r: per[split] for r, per in entries.items()}, dfs, base_note)
-
-
-# ----- command line --------------------------------------------------------------------------
-def _cmd_synth(args: Any) -> int:
-    paths = synth.write_longform(args.out, seed=args.seed, scale=args.scale)
-    print(f"long-form data (scale {args.scale}, seed {args.seed}) written to {paths[0].parent}")
-    return 0
-
-
-def _cmd_run(args: Any) -> int:
-    settings = LongformSettings(data_dir=str(args.data_dir) if args.data_dir else None, scale=args.scale,
-                                seed=args.seed, encoder=args.encoder, eval_split=args.eval_split,
-                                threads=args.threads, show_progress=False)
-    results = run(settings)
-    for which in ("rankers", "ablation"):
-        table = results.metrics.loc[[c.name for c in getattr(results, which)]] * 100
-        print(f"\n{which} ({settings.eval_split} split, x 100):\n{table.round(2).to_string()}")
-    if args.out:
-        atomic_write_json(args.out, {"settings": {k: str(v) for k, v in dataclasses.asdict(settings).items()},
-                                     "metrics": {n: {m: float(v) for m, v in row.items()}
-                                                 for n, row in results.metrics.iterrows()}}, indent=1)
-        print(f"metrics written to {args.out}")
-    return 0
-
-
-def _cmd_train_base(args: Any) -> int:
-    settings = LongformSettings(base_steps=args.steps, threads=args.threads, base_seeds=EMBEDDED_SEEDS)
-    examples, texts, fingerprint = synthetic_base_corpus(EMBEDDED_SEEDS, "default", settings.base_targets)
-    source = (f"the embedded long-form data, scale default, seeds {list(EMBEDDED_SEEDS)}, "
-              f"{settings.base_targets} current documents per author; command: lampkit longform train-base "
-              f"--steps {args.steps} --threads {args.threads}")
-    out = pretrain_base(args.out, examples, texts, settings.base, source, fingerprint, log=print)
-    print(f"base generator written to {out}")
-    return 0
-
-
-def add_cli(sub: Any) -> None:
-    """``lampkit longform synth`` and ``lampkit longform run`` on argparse's subparsers ``sub``."""
-    longform = sub.add_parser("longform", help="long-form personalized writing (Li et al. 2023, chapter 07)")
-    lsub = longform.add_subparsers(dest="longform_command", required=True)
-    p = lsub.add_parser("synth", help="write the embedded long-form data as {out}/longform/{split}.jsonl")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", default="default", choices=list(synth.SCALES))
-    p.set_defaults(func=_cmd_synth)
-    p = lsub.add_parser("run", help="rankers and ablations of the multistage pipeline; prints both tables")
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="a folder of {train,dev,test}.jsonl or a mini-LaMP tree (default: the embedded data)")
-    p.add_argument("--scale", default=None, choices=list(synth.SCALES),
-                   help="scale of the embedded data (default: $LAMPKIT_SCALE, else default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--encoder", default=None, help="the dense rankers' encoder (default: the embedded MiniLM)")
-    p.add_argument("--eval-split", default="test", choices=["dev", "test"])
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", type=Path, default=None, help="write the metrics as JSON here")
-    p.set_defaults(func=_cmd_run)
-    p = lsub.add_parser("train-base", help="pre-train the base generator (the one lampkit ships: --out "
-                        "lampkit/longform/base)")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--steps", type=int, default=LongformSettings.base_steps)
-    p.add_argument("--threads", type=int, default=2)
-    p.set_defaults(func=_cmd_train_base)

@@ -10,9 +10,9 @@ every optimisation step holds as many of them as generation inputs (mixed 1:1), 
 follows the sum of both tasks' losses.
 
 The model is a T5 built from scratch with lampkit's small-T5 recipe
-(:func:`lampkit.llm_train.build_tokenizer`, :func:`lampkit.llm_train.build_model`: a BPE over
+(:func:`lampkit.llm.small_t5.build_tokenizer`, :func:`lampkit.llm.small_t5.build_model`: a BPE over
 words, positional heads at initialisation), trained with AdamW, linear warm-up and cosine decay,
-saved with ``save_pretrained`` (safetensors) and loaded back as a :class:`lampkit.llm.Seq2SeqLLM`
+saved with ``save_pretrained`` (safetensors) and loaded back as a :class:`lampkit.llm.seq2seq.Seq2SeqLLM`
 that decodes greedily. Training is deterministic for a given seed and thread count.
 """
 
@@ -29,9 +29,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..encoders import _quiet_loading, folder_id
-from ..llm_train import TrainConfig, build_model, build_tokenizer
-from .data import Document
+from lampkit.retrievers.encoders import _quiet_loading, folder_id
+from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer
+from lampkit.longform.data import Document
 
 __all__ = ["INSTRUCTION", "AUTHOR_INSTRUCTION", "SECTIONS", "GeneratorConfig", "build_input", "author_input",
            "author_pairs", "train_generator", "load_generator"]
@@ -66,7 +66,7 @@ class GeneratorConfig:
     threads: int = 2
 
     def model_config(self) -> TrainConfig:
-        """The fields :func:`lampkit.llm_train.build_model` reads."""
+        """The fields :func:`lampkit.llm.small_t5.build_model` reads."""
         return TrainConfig(vocab_size=self.vocab_size, d_model=self.d_model, d_ff=self.d_ff, d_kv=self.d_kv,
                            num_heads=self.num_heads, num_layers=self.num_layers,
                            num_decoder_layers=self.num_decoder_layers, positional_bias=self.positional_bias,
@@ -223,8 +223,8 @@ def train_generator(out_dir: str | Path, inputs: Sequence[str], targets: Sequenc
 
 
 def load_generator(folder: str | Path, config: GeneratorConfig = GeneratorConfig()):
-    """A trained generator as a :class:`lampkit.llm.Seq2SeqLLM` (CPU, float32, greedy decoding)."""
-    from ..llm import Seq2SeqLLM
+    """A trained generator as a :class:`lampkit.llm.seq2seq.Seq2SeqLLM` (CPU, float32, greedy decoding)."""
+    from lampkit.llm.seq2seq import Seq2SeqLLM
 
     return Seq2SeqLLM.load(folder, device="cpu", dtype="float32", beams=1, max_new_tokens=config.max_target_tokens,
                            max_input_length=config.max_input_tokens)

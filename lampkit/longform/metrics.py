@@ -80,7 +80,7 @@ def sentence_bleu(hypothesis: str, reference: str, max_n: int = MAX_N) -> float:
 
 def per_example(predictions: Sequence[str], references: Sequence[str]) -> pd.DataFrame:
     """One row per example: sentence BLEU and the ROUGE-1/2/L F-measures."""
-    from ..metrics import _scorer
+    from lampkit.metrics.lamp import _scorer
 
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
@@ -108,7 +108,7 @@ def markers(scores: Mapping[str, pd.DataFrame], aggregates: pd.DataFrame, baseli
     configuration) is higher and the two-tailed paired t-test on the per-example scores
     (sentence BLEU for BLEU) gives ``p < alpha``, as in the paper.
     """
-    from ..significance import paired_ttest
+    from lampkit.metrics.significance import paired_ttest
 
     missing = [b for b in baselines if b not in scores]
     if missing:

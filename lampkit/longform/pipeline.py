@@ -17,13 +17,13 @@ from typing import Sequence
 
 import numpy as np
 
-from ..retrievers.base import order_by_scores
-from ..retrievers.bm25 import BM25Scorer
-from .data import LongformExample
-from .generator import author_pairs, build_input
-from .rankers import MAX_CHARS, RANKERS, Entry, RankDocBM25, RecentDoc, concat_entries
-from .snippets import document_snippets
-from .synthesis import SUMMARY_CHARS, DocumentFrequencies, key_elements, summarize, unigrams
+from lampkit.retrievers.base import order_by_scores
+from lampkit.retrievers.bm25 import BM25Scorer
+from lampkit.longform.data import LongformExample
+from lampkit.longform.generator import author_pairs, build_input
+from lampkit.longform.rankers import MAX_CHARS, RANKERS, Entry, RankDocBM25, RecentDoc, concat_entries
+from lampkit.longform.snippets import document_snippets
+from lampkit.longform.synthesis import SUMMARY_CHARS, DocumentFrequencies, key_elements, summarize, unigrams
 
 __all__ = ["PipelineConfig", "chapter_configs", "build_inputs", "MIXTURE_FORMATS", "mixture"]
 

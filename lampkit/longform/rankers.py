@@ -22,13 +22,13 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from ..data import parse_date
-from ..embedding_cache import TextEncoder
-from ..retrievers.base import order_by_scores
-from ..retrievers.bm25 import BM25Scorer
-from ..retrievers.dense import dense_scores
-from .data import LongformExample
-from .snippets import SNIPPET_CHARS, Snippet, document_snippets
+from lampkit.data.layout import parse_date
+from lampkit.retrievers.embedding_cache import TextEncoder
+from lampkit.retrievers.base import order_by_scores
+from lampkit.retrievers.bm25 import BM25Scorer
+from lampkit.retrievers.dense import dense_scores
+from lampkit.longform.data import LongformExample
+from lampkit.longform.snippets import SNIPPET_CHARS, Snippet, document_snippets
 
 __all__ = ["MAX_CHARS", "Entry", "Ranker", "RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet",
            "RankDocBySnpt", "max_by_document", "concat_entries", "RANKERS", "make_rankers"]

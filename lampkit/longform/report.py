@@ -8,11 +8,11 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..significance import paired_ttest
-from .data import Document, LongformExample
-from .metrics import METRIC_NAMES, METRICS
-from .rankers import concat_entries
-from .synthesis import DocumentFrequencies, key_elements, summarize
+from lampkit.metrics.significance import paired_ttest
+from lampkit.longform.data import Document, LongformExample
+from lampkit.longform.metrics import METRIC_NAMES, METRICS
+from lampkit.longform.rankers import concat_entries
+from lampkit.longform.synthesis import DocumentFrequencies, key_elements, summarize
 
 __all__ = ["statistics", "pipeline_markdown", "outputs_markdown", "findings_markdown"]
 

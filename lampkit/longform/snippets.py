@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .data import Document
+from lampkit.longform.data import Document
 
 __all__ = ["SNIPPET_CHARS", "Snippet", "sentences", "snippets", "document_snippets"]
 

@@ -14,10 +14,10 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data import SPLITS
-from ..synth.lexicon import ANCHORS, TOPICS, Topic
-from ..synth.settings import Scale
-from .data import Document, split_path, write_documents
+from lampkit.data.layout import SPLITS
+from lampkit.data.synth.lexicon import ANCHORS, TOPICS, Topic
+from lampkit.data.synth.settings import Scale
+from lampkit.longform.data import Document, split_path, write_documents
 
 __all__ = ["LongformScale", "SCALES", "get_scale", "OPENINGS", "INTROS", "FILLERS", "STRUCTURES", "CLAUSES",
            "ADJECTIVES", "INTENSIFIERS", "SIGNOFFS", "Voice", "draw_voice", "write_document", "generate",
@@ -63,7 +63,7 @@ def get_scale(scale: "str | LongformScale | Scale") -> LongformScale:
     return SCALES[scale]
 
 
-# ----- the words of a voice (none of them is a topic word of lampkit.synth.lexicon) --------------
+# ----- the words of a voice (none of them is a topic word of lampkit.data.synth.lexicon) --------------
 OPENINGS: tuple[str, ...] = (
     "Well, friends,", "Dear reader,", "Quick note:", "Here is the thing:", "Listen,", "Good morning, all.",
     "So,", "Honestly,", "Hello again.", "A small update:", "Greetings from my desk.", "Right then,",

@@ -93,7 +93,7 @@ def _tfidf(sentences: Sequence[str]) -> np.ndarray:
 
 @lru_cache(maxsize=8192)
 def _summary(texts: tuple[str, ...], max_chars: int) -> str:
-    from .snippets import sentences
+    from lampkit.longform.snippets import sentences
 
     sents = [s for t in texts for s in sentences(t)]
     if not sents:

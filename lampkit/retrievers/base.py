@@ -7,8 +7,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from ..data import Example
-from ..tasks import Task
+from lampkit.data.layout import Example
+from lampkit.tasks import Task
 
 __all__ = ["Ranking", "Retriever", "order_by_scores"]
 

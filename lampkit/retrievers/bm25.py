@@ -33,9 +33,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..data import Example
-from ..tasks import Task
-from .base import Ranking, order_by_scores
+from lampkit.data.layout import Example
+from lampkit.tasks import Task
+from lampkit.retrievers.base import Ranking, order_by_scores
 
 __all__ = ["tokenize", "bm25_scores", "rank", "BM25Scorer", "BM25"]
 

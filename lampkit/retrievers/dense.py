@@ -1,9 +1,9 @@
 """A dense bi-encoder retriever: Contriever's scoring with any sentence encoder.
 
 The query (``task.query`` of the input) and each profile item's index text are embedded by the
-same encoder (mean pooling, unnormalised; see :mod:`lampkit.encoders`) and an item scores the
+same encoder (mean pooling, unnormalised; see :mod:`lampkit.retrievers.encoders`) and an item scores the
 dot product of its embedding with the query's (SPEC section 3). Wrapping the encoder in a
-:class:`lampkit.embedding_cache.CachedEncoder` embeds each distinct text once.
+:class:`lampkit.retrievers.embedding_cache.CachedEncoder` embeds each distinct text once.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data import Example
-from ..embedding_cache import TextEncoder
-from ..tasks import Task
-from .base import Ranking, order_by_scores
+from lampkit.data.layout import Example
+from lampkit.retrievers.embedding_cache import TextEncoder
+from lampkit.tasks import Task
+from lampkit.retrievers.base import Ranking, order_by_scores
 
 __all__ = ["Dense", "dense_scores"]
 
@@ -29,7 +29,7 @@ class Dense:
     """Ranks profile items by the dot product of their embedding with the query's.
 
     ``encoder`` is anything with ``encode(texts, batch_size=, max_length=, show_progress=)``:
-    an :class:`lampkit.encoders.Encoder`, or one behind a ``CachedEncoder``.
+    an :class:`lampkit.retrievers.encoders.Encoder`, or one behind a ``CachedEncoder``.
     """
 
     def __init__(self, encoder: TextEncoder, name: str = "dense", batch_size: int = 64,

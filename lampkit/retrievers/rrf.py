@@ -6,9 +6,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data import Example
-from ..tasks import Task
-from .base import Ranking, Retriever, order_by_scores
+from lampkit.data.layout import Example
+from lampkit.tasks import Task
+from lampkit.retrievers.base import Ranking, Retriever, order_by_scores
 
 __all__ = ["rrf_scores", "RRF"]
 

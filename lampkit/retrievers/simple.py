@@ -6,9 +6,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data import Example, parse_date
-from ..tasks import Task
-from .base import Ranking
+from lampkit.data.layout import Example, parse_date
+from lampkit.tasks import Task
+from lampkit.retrievers.base import Ranking
 
 __all__ = ["NoPersonalization", "Recency"]
 

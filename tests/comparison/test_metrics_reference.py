@@ -1,4 +1,4 @@
-"""lampkit.metrics against reference libraries on seeded random fixtures.
+"""lampkit.metrics.lamp against reference libraries on seeded random fixtures.
 
 References: scikit-learn (accuracy, macro F1 over all label indices, MAE, MSE), rouge_score used
 directly (default tokenizer, no stemmer), and rouge_score's BootstrapAggregator, the aggregation
@@ -15,7 +15,7 @@ from rouge_score import rouge_scorer, scoring
 from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, mean_squared_error
 
-from lampkit import metrics
+from lampkit.metrics import lamp as metrics
 from lampkit.tasks import get_task
 
 SEEDS = [0, 1, 2, 3]

@@ -1,0 +1,175 @@
+"""The paper's Table 3 for a build: every method on every task, best per row, significance markers.
+
+Input: per task, each method's predictions on the evaluation split and the golds. Output: the
+aggregate metrics (rows task x metric, columns methods), the markers of the baselines each method
+beats significantly (:func:`lampkit.metrics.significance.markers`), the best method per row, the average
+relative improvement over no personalization, and a reading of where the build agrees with the
+paper, generated from the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lampkit.metrics.lamp import aggregate, per_example
+from lampkit.metrics.significance import BASELINES, format_with_markers, markers
+from lampkit.analysis.tables import PAPER_COLUMN
+from lampkit.tasks import get_task
+
+__all__ = ["METHODS", "Table3", "table3", "collect_predictions", "relative_improvement", "average_relative_improvement",
+           "paper_values", "reading"]
+
+# the columns of the paper's Table 3, in its order
+METHODS: tuple[str, ...] = ("none", "bm25", "recency", "dense", "rrf", "ropg-rl", "ropg-kd", "rspg-pre", "rspg-post")
+
+
+@dataclass
+class Table3:
+    """Values and markers, rows (task, metric) and columns methods; ``higher`` per row."""
+
+    values: pd.DataFrame
+    markers: pd.DataFrame
+    higher: pd.Series
+
+    def best(self) -> pd.Series:
+        """The best method of every row (the first of a tie, in column order)."""
+        signed = self.values.mul(np.where(self.higher, 1.0, -1.0), axis=0)
+        return signed.idxmax(axis=1)
+
+    def html(self, digits: int = 3) -> str:
+        """The table as HTML: the best value of each row in bold, markers as superscripts."""
+        best = self.best()
+        cells = pd.DataFrame(index=self.values.index, columns=self.values.columns, dtype=object)
+        for row in self.values.index:
+            for method in self.values.columns:
+                value = self.values.loc[row, method]
+                cells.loc[row, method] = "" if pd.isna(value) else format_with_markers(
+                    float(value), self.markers.loc[row, method], best[row] == method, digits)
+        return cells.to_html(escape=False)
+
+
+def table3(predictions: Mapping[str, Mapping[str, Sequence[str]]], golds: Mapping[str, Sequence[str]],
+           methods: Sequence[str] = METHODS, baselines: Sequence[str] = BASELINES, alpha: float = 0.05) -> Table3:
+    """Table 3 from ``{task: {method: predictions}}`` and ``{task: golds}`` (same input order).
+
+    Methods missing for a task are left empty; every baseline must be present.
+    """
+    value_rows, marker_rows, higher, index = [], [], [], []
+    for task, by_method in predictions.items():
+        t = get_task(task)
+        present = [m for m in methods if m in by_method]
+        scores = {m: per_example(t, by_method[m], golds[task]) for m in present}
+        aggregates = {m: aggregate(t, by_method[m], golds[task]) for m in present}
+        marks = markers(scores, aggregates, t, baselines, alpha)
+        for metric in t.metrics:
+            index.append((task, metric))
+            higher.append(t.metric_higher_is_better(metric))
+            value_rows.append({m: aggregates[m][metric] if m in aggregates else np.nan for m in methods})
+            marker_rows.append({m: marks.get((m, metric), "") for m in methods})
+    idx = pd.MultiIndex.from_tuples(index, names=["task", "metric"])
+    return Table3(pd.DataFrame(value_rows, index=idx, columns=list(methods)),
+                  pd.DataFrame(marker_rows, index=idx, columns=list(methods)),
+                  pd.Series(higher, index=idx, name="higher_is_better"))
+
+
+def relative_improvement(values: pd.DataFrame, higher: pd.Series, method: str, base: str = "none") -> pd.Series:
+    """Per row, (method - base) / base in the metric's direction (an error that drops is a gain)."""
+    sign = np.where(higher, 1.0, -1.0)
+    return sign * (values[method] - values[base]) / values[base]
+
+
+def average_relative_improvement(values: pd.DataFrame, higher: pd.Series, base: str = "none") -> pd.Series:
+    """Per method, the mean over every row (task and metric) of :func:`relative_improvement`."""
+    return pd.Series({m: float(relative_improvement(values, higher, m, base).mean())
+                      for m in values.columns if m != base})
+
+
+def paper_values(paper: pd.DataFrame, methods: Sequence[str] = METHODS) -> tuple[pd.DataFrame, pd.Series]:
+    """The paper's Table 3 (``lampkit.analysis.paper.paper_table("table3")``) in this module's shape."""
+    p = paper.set_index(["task", "metric"])
+    values = pd.DataFrame({m: p[PAPER_COLUMN[m]] for m in methods})
+    higher = p["higher_is_better"].astype(str).str.lower().eq("true")
+    return values, higher
+
+
+def _best_of(values: pd.DataFrame, higher: pd.Series, columns: Sequence[str]) -> pd.Series:
+    signed = values[list(columns)].mul(np.where(higher, 1.0, -1.0), axis=0)
+    return signed.idxmax(axis=1)
+
+
+def reading(ours: Table3, paper: pd.DataFrame) -> str:
+    """Markdown sentences comparing this build with the paper, computed from both tables."""
+    p_values, p_higher = paper_values(paper, list(ours.values.columns))
+    rows = [r for r in ours.values.index if r in p_values.index]
+    main = [r for r in rows if r[1] == get_task(r[0]).main_metric]
+    lines = []
+    ours_best, paper_best = ours.best(), _best_of(p_values, p_higher, p_values.columns)
+    same = [r for r in main if ours_best[r] == paper_best[r]]
+    lines.append(f"- The best method of a task (main metric) is the paper's on {len(same)} of {len(main)} tasks"
+                 + (f" ({', '.join(r[0] for r in same)})." if same else "."))
+    singles = [m for m in ("bm25", "recency", "dense", "rrf", "ropg-rl", "ropg-kd") if m in ours.values.columns]
+    for selector in ("rspg-post", "rspg-pre"):
+        if selector not in ours.values.columns or ours.values[selector].isna().all():
+            continue
+        wins = [r for r in main if _beats_singles(ours.values, ours.higher, r, selector, singles)]
+        paper_wins = [r for r in main if _beats_singles(p_values, p_higher, r, selector, singles)]
+        lines.append(f"- {selector} beats every single retriever on {len(wins)} of {len(main)} tasks "
+                     f"(the paper: {len(paper_wins)} of {len(main)}).")
+    for method in ("ropg-rl", "ropg-kd"):
+        if method not in ours.values.columns or ours.values[method].isna().all():
+            continue
+        gains = [r for r in main if relative_improvement(ours.values, ours.higher, method, "dense")[r] > 0]
+        paper_gains = [r for r in main if relative_improvement(p_values, p_higher, method, "dense")[r] > 0]
+        lines.append(f"- {method} improves the dense retriever it starts from on {len(gains)} of {len(main)} tasks "
+                     f"(the paper: {len(paper_gains)} of {len(main)}).")
+    ours_avg = average_relative_improvement(ours.values.loc[rows], ours.higher.loc[rows])
+    paper_avg = average_relative_improvement(p_values.loc[rows], p_higher.loc[rows])
+    top = ours_avg.idxmax()
+    lines.append(f"- Averaged over every task and metric, {top} improves most on no personalization: "
+                 f"{100 * ours_avg[top]:+.1f}% (the paper's {top}: {100 * paper_avg[top]:+.1f}%; the paper's best, "
+                 f"{paper_avg.idxmax()}: {100 * paper_avg.max():+.1f}%).")
+    return "\n".join(lines)
+
+
+def _beats_singles(values: pd.DataFrame, higher: pd.Series, row, selector: str, singles: Sequence[str]) -> bool:
+    sign = 1.0 if higher[row] else -1.0
+    return bool(sign * values.loc[row, selector] > max(sign * values.loc[row, m] for m in singles))
+
+
+def collect_predictions(baseline_feedback: Mapping[str, pd.DataFrame], selections: Mapping[str, object],
+                        examples: Mapping[str, Sequence]) -> tuple[dict[str, dict[str, list[str]]], dict[str, list[str]]]:
+    """Every method's outputs per task, in the order of ``examples[task]``, and the golds.
+
+    ``baseline_feedback``: pool feedback of the baselines (``experiment.run_baselines``) on the
+    evaluation split; ``selections``: ``rspg_run.Selection`` per task on the same split (its pool
+    gives the ROPG retrievers' outputs, its choices RSPG-Pre's and RSPG-Post's).
+    """
+    predictions: dict[str, dict[str, list[str]]] = {}
+    golds: dict[str, list[str]] = {}
+    for task, exs in examples.items():
+        ids = [str(ex.id) for ex in exs]
+        golds[task] = [ex.output or "" for ex in exs]
+        wide = baseline_feedback[task].pivot(index="example_id", columns="retriever", values="output").reindex(ids)
+        by_method = {m: list(wide[m]) for m in METHODS if m in wide.columns}
+        sel = selections.get(task)
+        if sel is not None:
+            sel_wide = sel.feedback.pivot(index="example_id", columns="retriever", values="output")
+            for name in ("ropg-rl", "ropg-kd"):
+                if name in sel_wide.columns:
+                    by_method[name] = list(sel_wide[name].reindex(ids))
+            order = list(dict.fromkeys(sel.feedback["example_id"]))
+            position = {example_id: i for i, example_id in enumerate(order)}
+            outputs = sel_wide.reindex(order)[sel.pool].to_numpy()
+            for mode in ("rspg-pre", "rspg-post"):
+                if mode in sel.choices:
+                    chosen = np.asarray(sel.choices[mode])
+                    by_method[mode] = [outputs[position[i], chosen[position[i]]] for i in ids]
+        missing = [m for m, outs in by_method.items() if any(not isinstance(o, str) for o in outs)]
+        if missing:
+            raise ValueError(f"{task}: no output for some inputs from {', '.join(missing)}")
+        predictions[task] = by_method
+    return predictions, golds

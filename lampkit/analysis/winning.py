@@ -1,0 +1,88 @@
+"""Which retriever wins on each input (Figure 3), and whether retrieval matters at all.
+
+Per input, every retriever of the pool whose main metric (accuracy, MAE, ROUGE-1) equals the
+best on that input wins (ties all win). The *relative* winning rate normalises the wins to sum
+to one over the pool (SPEC section 7).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lampkit.feedback import eval_matrix
+from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN
+from lampkit.tasks import Task, get_task
+
+__all__ = ["main_matrix", "winners", "winning_rates", "retrieval_matters", "failed_conditions"]
+
+def main_matrix(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str]) -> np.ndarray:
+    """Inputs x retrievers matrix of the task's main per-example metric from pool feedback."""
+    t = get_task(task)
+    return eval_matrix(df, retrievers, PER_EXAMPLE_COLUMN[t.main_metric])
+
+
+def winners(matrix: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
+    """Boolean matrix: True where a retriever equals the best of its input (ties all win)."""
+    m = np.asarray(matrix, dtype=np.float64)
+    best = m.max(axis=1, keepdims=True) if higher_is_better else m.min(axis=1, keepdims=True)
+    return m == best
+
+
+def winning_rates(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str]) -> pd.DataFrame:
+    """Per retriever: wins, the share of inputs it wins, and the relative winning rate."""
+    t = get_task(task)
+    m = main_matrix(df, t, retrievers)
+    w = winners(m, t.higher_is_better)
+    wins = w.sum(axis=0)
+    return pd.DataFrame({"retriever": list(retrievers), "wins": wins, "win_share": wins / len(m),
+                         "relative_rate": wins / wins.sum()})
+
+
+def retrieval_matters(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str],
+                      none: str = "none", min_margin: float = 0.02) -> dict[str, object]:
+    """The retrieval-matters checks for one task on pool feedback.
+
+    Returns the main metric of no personalization, of the best single retriever and of the
+    per-input oracle over the pool; the share of inputs where the pool's retrievers do not all
+    score the same; the largest relative winning rate; and whether every condition holds:
+    best single beats no personalization by ``min_margin`` (in the metric's direction), the
+    oracle beats the best single, at least a fifth of inputs differ, no rate above 40%.
+    """
+    t = get_task(task)
+    m = main_matrix(df, t, retrievers)
+    sign = 1.0 if t.higher_is_better else -1.0
+    means = m.mean(axis=0)
+    best = int(np.argmax(sign * means))
+    oracle = (m.max(axis=1) if t.higher_is_better else m.min(axis=1)).mean()
+    none_value = float(means[list(retrievers).index(none)])
+    differing = float((m.max(axis=1) != m.min(axis=1)).mean())
+    rates = winning_rates(df, t, retrievers)["relative_rate"]
+    margin = sign * (means[best] - none_value)
+    result = {
+        "task": t.name, "metric": t.main_metric, "no_personalization": none_value,
+        "best_single": float(means[best]), "best_retriever": retrievers[best], "oracle": float(oracle),
+        "margin": float(margin), "differing_share": differing, "max_relative_rate": float(rates.max()),
+    }
+    result["holds"] = not failed_conditions(result, min_margin)
+    return result
+
+
+def failed_conditions(row: Mapping[str, object], min_margin: float = 0.02) -> list[str]:
+    """The retrieval-matters conditions a :func:`retrieval_matters` result (or a row of their frame) misses,
+    in words; none missed: the conditions hold."""
+    failed = []
+    if float(row["margin"]) < min_margin:
+        failed.append(f"the best single retriever beats no personalization by {float(row['margin']):.3f} only, "
+                      f"less than {min_margin}")
+    if float(row["oracle"]) == float(row["best_single"]):  # the oracle is never worse than a retriever
+        failed.append("the oracle does not beat the best single retriever")
+    if float(row["differing_share"]) < 0.2:
+        failed.append(f"the retrievers differ on {100 * float(row['differing_share']):.1f}% of inputs only, "
+                      "less than a fifth")
+    if float(row["max_relative_rate"]) > 0.4:
+        failed.append(f"one retriever's relative winning rate is {100 * float(row['max_relative_rate']):.1f}%, "
+                      "above 40%")
+    return failed

@@ -1,0 +1,181 @@
+"""The ``lampkit`` command line: one subcommand per pipeline stage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from lampkit.cli.core import _add_core
+
+__all__ = ["main", "build_parser"]
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from lampkit.data import synth
+
+    from lampkit.longform.synth import write_longform
+
+    out = synth.write_mini_lamp(args.out, seed=args.seed, scale=args.scale, tasks=args.task)
+    print(f"mini-LaMP (scale {args.scale}, seed {args.seed}) written to {out}")
+    if args.task == "all":  # the long-form task of Li et al. (chapter 07) beside the LaMP tasks
+        paths = write_longform(out, seed=args.seed, scale=args.scale)
+        print(f"long-form writing (Li et al.) written to {paths[0].parent}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from lampkit.data.layout import validate_dir
+
+    report = validate_dir(args.data_dir, args.task, scheme=args.scheme)
+    print(report.format())
+    return 0 if report.ok else 1
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from lampkit.data.layout import LampDataError
+    from lampkit.metrics.lamp import evaluate_files
+
+    try:
+        result = evaluate_files(args.task, args.golds, args.preds)
+    except LampDataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from lampkit.data.layout import SPLITS, load_split
+    from lampkit.data.sources import resolve_data_dir
+    from lampkit.data.stats import statistics_table
+    from lampkit.tasks import resolve_tasks
+
+    root = resolve_data_dir(args.data_dir, args.scale, args.seed)
+    per_task = {}
+    for t in resolve_tasks(args.task):
+        per_task[t.name] = {s: load_split(root, t, s, scheme=args.scheme) for s in SPLITS}
+    print(statistics_table(per_task).to_string(index=False))
+    return 0
+
+
+def _cmd_llm_train(args: argparse.Namespace) -> int:
+    from lampkit.llm.small_t5 import train_cli
+
+    return train_cli(args)
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from lampkit.pipeline import Settings, baseline_pool, get_encoder, get_llm, load_examples, metrics_by_retriever
+    from lampkit.feedback import FeedbackStore, pool_feedback
+
+    settings = Settings(task=args.task, data_dir=args.data_dir, scale=args.scale, seed=args.seed, llm=args.llm,
+                        encoder=args.encoder, k=args.k, beams=args.beams)
+    pool = baseline_pool(get_encoder(settings.encoder))
+    if args.retrievers != "all":
+        wanted = args.retrievers.split(",")
+        pool = [r for r in pool if r.name in wanted]
+    store = FeedbackStore(args.store) if args.store else FeedbackStore()
+    start, _, stop = args.shard.partition(":") if args.shard else ("", "", "")
+    for t in settings.tasks:
+        examples = load_examples(settings, t, args.split)
+        examples = examples[int(start) if start else None:int(stop) if stop else None]
+        df = pool_feedback(t, examples, pool, get_llm(settings.llm, settings.beams, t), store, k=settings.k)
+        print(f"{t.name} {args.split} inputs {len(examples)}:")
+        print(metrics_by_retriever(df, t, examples).round(4).to_string())
+    print(f"feedback stored in {store.path}")
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from lampkit.feedback import merge
+
+    store = merge(args.shards, args.into)
+    print(f"merged {len(args.shards)} shard(s) into {store.path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lampkit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write the embedded mini-LaMP benchmark in the official layout")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", default="default", choices=["tiny", "small", "default"])
+    p.add_argument("--task", default="all", help="lamp1..lamp7, a comma-separated list, or all")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("validate", help="check a folder of LaMP files (layout, fields, ids, dates)")
+    p.add_argument("data_dir", type=Path)
+    p.add_argument("--task", default="all")
+    p.add_argument("--scheme", default="time", choices=["time", "user"])
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("evaluate", help="official metrics of predictions against golds, as JSON")
+    p.add_argument("--task", required=True)
+    p.add_argument("--golds", required=True, type=Path, help="outputs file with the gold outputs")
+    p.add_argument("--preds", required=True, type=Path, help="predictions in the same layout")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("stats", help="dataset statistics in the shape of the paper's Table 1")
+    p.add_argument("--data-dir", type=Path, default=None, help="real LaMP files (default: mini-LaMP)")
+    p.add_argument("--scale", default="default", choices=["tiny", "small", "default"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--task", default="all")
+    p.add_argument("--scheme", default="time", choices=["time", "user"])
+    p.set_defaults(func=_cmd_stats)
+
+    llm = sub.add_parser("llm", help="the frozen LLM").add_subparsers(dest="llm_command", required=True)
+    p = llm.add_parser("train", help="train the embedded small T5 from scratch on mini-LaMP")
+    p.add_argument("--out", required=True, type=Path)
+    _add_core(p)
+    p.add_argument("--eval-seed", type=int, default=0, help="mini-LaMP seed of the dev sets in the model card")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--data-seeds", default=None, help="comma-separated mini-LaMP seeds to train on (default 1,2,3,4)")
+    p.add_argument("--quick", action="store_true", help="a few dozen steps of a tiny model (for tests)")
+    p.add_argument("--strategy-weights", default=None,
+                   help="comma-separated weights of the prompt strategies none,random,recent,bm25,relevant")
+    p.add_argument("--reader-heads", action="store_true",
+                   help="start with the fixed found and marker heads (the embedded LaMP-1 model)")
+    p.add_argument("--per-task", action="store_true", help="one model per task in OUT/<task> (the embedded mini-t5)")
+    p.add_argument("--jobs", type=int, default=None, help="with --per-task: tasks trained at once")
+    p.set_defaults(func=_cmd_llm_train)
+
+    p = sub.add_parser("feedback", help="pool feedback: each retriever's prompt, the LLM's output, metrics")
+    _add_core(p)
+    p.add_argument("--split", default="dev", choices=["train", "dev", "test"])
+    p.add_argument("--retrievers", default="all", help="comma-separated names of the baseline pool, or all")
+    p.add_argument("--llm", default=None, help="HF seq2seq name or folder (default: the embedded small T5)")
+    p.add_argument("--encoder", default=None, help="HF encoder name or folder (default: the embedded MiniLM)")
+    p.add_argument("--k", type=int, default=4)
+    p.add_argument("--beams", type=int, default=4)
+    p.add_argument("--store", type=Path, default=None, help="feedback store file (default: in the cache)")
+    p.add_argument("--shard", default=None, help="input range START:STOP of each split, e.g. 0:100")
+    p.set_defaults(func=_cmd_feedback)
+
+    p = sub.add_parser("merge", help="merge feedback store shards into one store")
+    p.add_argument("shards", nargs="+", type=Path)
+    p.add_argument("--into", required=True, type=Path)
+    p.set_defaults(func=_cmd_merge)
+
+    # the later stages register their own subcommands: ropg (chapter 03), rspg (04-05), longform (07)
+    from lampkit.cli.longform import add_cli as add_longform
+    from lampkit.cli.ropg import add_cli as add_ropg
+    from lampkit.cli.rspg import add_cli as add_rspg
+
+    for add in (add_ropg, add_rspg, add_longform):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""``lampkit longform``: the command line of :mod:`lampkit.longform.experiment`."""
+
+from __future__ import annotations
+
+from typing import Any
+from pathlib import Path
+import dataclasses
+
+from lampkit.longform.experiment import EMBEDDED_SEEDS, LongformSettings, atomic_write_json, documents, pretrain_base, run, synth, synthetic_base_corpus
+
+
+def _cmd_synth(args: Any) -> int:
+    paths = synth.write_longform(args.out, seed=args.seed, scale=args.scale)
+    print(f"long-form data (scale {args.scale}, seed {args.seed}) written to {paths[0].parent}")
+    return 0
+
+
+def _cmd_run(args: Any) -> int:
+    settings = LongformSettings(data_dir=str(args.data_dir) if args.data_dir else None, scale=args.scale,
+                                seed=args.seed, encoder=args.encoder, eval_split=args.eval_split,
+                                threads=args.threads, show_progress=False)
+    results = run(settings)
+    for which in ("rankers", "ablation"):
+        table = results.metrics.loc[[c.name for c in getattr(results, which)]] * 100
+        print(f"\n{which} ({settings.eval_split} split, x 100):\n{table.round(2).to_string()}")
+    if args.out:
+        atomic_write_json(args.out, {"settings": {k: str(v) for k, v in dataclasses.asdict(settings).items()},
+                                     "metrics": {n: {m: float(v) for m, v in row.items()}
+                                                 for n, row in results.metrics.iterrows()}}, indent=1)
+        print(f"metrics written to {args.out}")
+    return 0
+
+
+def _cmd_train_base(args: Any) -> int:
+    settings = LongformSettings(base_steps=args.steps, threads=args.threads, base_seeds=EMBEDDED_SEEDS)
+    examples, texts, fingerprint = synthetic_base_corpus(EMBEDDED_SEEDS, "default", settings.base_targets)
+    source = (f"the embedded long-form data, scale default, seeds {list(EMBEDDED_SEEDS)}, "
+              f"{settings.base_targets} current documents per author; command: lampkit longform train-base "
+              f"--steps {args.steps} --threads {args.threads}")
+    out = pretrain_base(args.out, examples, texts, settings.base, source, fingerprint, log=print)
+    print(f"base generator written to {out}")
+    return 0
+
+
+def add_cli(sub: Any) -> None:
+    """``lampkit longform synth`` and ``lampkit longform run`` on argparse's subparsers ``sub``."""
+    longform = sub.add_parser("longform", help="long-form personalized writing (Li et al. 2023, chapter 07)")
+    lsub = longform.add_subparsers(dest="longform_command", required=True)
+    p = lsub.add_parser("synth", help="write the embedded long-form data as {out}/longform/{split}.jsonl")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", default="default", choices=list(synth.SCALES))
+    p.set_defaults(func=_cmd_synth)
+    p = lsub.add_parser("run", help="rankers and ablations of the multistage pipeline; prints both tables")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="a folder of {train,dev,test}.jsonl or a mini-LaMP tree (default: the embedded data)")
+    p.add_argument("--scale", default=None, choices=list(synth.SCALES),
+                   help="scale of the embedded data (default: $LAMPKIT_SCALE, else default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--encoder", default=None, help="the dense rankers' encoder (default: the embedded MiniLM)")
+    p.add_argument("--eval-split", default="test", choices=["dev", "test"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", type=Path, default=None, help="write the metrics as JSON here")
+    p.set_defaults(func=_cmd_run)
+    p = lsub.add_parser("train-base", help="pre-train the base generator (the one lampkit ships: --out "
+                        "lampkit/longform/base)")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--steps", type=int, default=LongformSettings.base_steps)
+    p.add_argument("--threads", type=int, default=2)
+    p.set_defaults(func=_cmd_train_base)

@@ -1,0 +1,372 @@
+"""Retriever selection (RSPG): learn which retriever of the pool to trust for each input.
+
+For each input every retriever of the pool builds its prompt; RSPG-Pre reads the prompt,
+RSPG-Post the prompt followed by the LLM's output for it (:func:`post_text`; SPEC section 6). A
+:class:`Selector` encodes each of those texts, mean-pools the last hidden states over the
+attention mask (the pooling of :mod:`lampkit.retrievers.encoders`) and maps the result to one score with a
+linear layer; the scores of one input form logits over the pool. Training minimises
+KL(target || softmax(logits)) with the target the softmax over the pool of EVAL; inference picks
+the argmax. A *frozen* selector (``trainable_layers=0``) trains the linear layer alone on the
+encoder's embeddings, computed once per distinct text (and kept in an
+:class:`~lampkit.retrievers.embedding_cache.EmbeddingCache` when one is given).
+
+Also here: the oracle bounds of Table 5 and the success rate of Table 4, both read from an
+inputs x retrievers matrix of the main metric (:func:`lampkit.analysis.winning.main_matrix`).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, NamedTuple, Sequence, TypeVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
+from lampkit.retrievers.encoders import Encoder, default_device, load_encoder, mean_pool
+from lampkit.store.io import atomic_write_bytes, atomic_write_json
+from lampkit.analysis.winning import winners
+
+__all__ = ["OracleBounds", "oracle_bounds", "oracle_choices", "success_rate", "target_distribution", "kl_loss",
+           "post_text", "keep_bottom_layers", "Selector", "train_selector", "predict"]
+
+_HEAD_FILE = "head.safetensors"
+_CONFIG_FILE = "selector.json"
+_ENCODER_DIR = "encoder"
+
+Array = TypeVar("Array", np.ndarray, torch.Tensor)
+
+
+class OracleBounds(NamedTuple):
+    """Per input, the metric of the worst (``lower``) and the best (``upper``) retriever of the pool.
+
+    "Lower" and "upper" follow the metric's direction: for an error such as MAE, ``lower`` is
+    the largest error and ``upper`` the smallest.
+    """
+
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def oracle_bounds(matrix: np.ndarray, higher_is_better: bool = True) -> OracleBounds:
+    """Oracle lower and upper bound per input of an inputs x retrievers metric ``matrix`` (Table 5)."""
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2 or m.shape[1] == 0:
+        raise ValueError(f"matrix must be inputs x retrievers with at least one retriever, got shape {m.shape}")
+    worst, best = (m.min(axis=1), m.max(axis=1)) if higher_is_better else (m.max(axis=1), m.min(axis=1))
+    return OracleBounds(worst, best)
+
+
+def oracle_choices(matrix: np.ndarray, higher_is_better: bool = True, upper: bool = True) -> np.ndarray:
+    """Per input, the pool index of the best (``upper``) or worst retriever; ties go to the first in the pool."""
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2 or m.shape[1] == 0:
+        raise ValueError(f"matrix must be inputs x retrievers with at least one retriever, got shape {m.shape}")
+    pick = np.argmax if higher_is_better == upper else np.argmin
+    return pick(m, axis=1).astype(np.int64)
+
+
+def success_rate(chosen: Sequence[int], matrix: np.ndarray, higher_is_better: bool = True) -> float:
+    """Share of inputs whose chosen retriever (a pool index) is tied for the best on that input (Table 4)."""
+    m = np.asarray(matrix, dtype=np.float64)
+    idx = np.asarray(chosen, dtype=np.int64)
+    if m.ndim != 2 or idx.shape != (m.shape[0],):
+        raise ValueError(f"need one choice per input: {idx.shape} choices for a matrix of shape {m.shape}")
+    if idx.size == 0:
+        raise ValueError("no inputs")
+    if idx.min() < 0 or idx.max() >= m.shape[1]:
+        raise ValueError(f"choices must be pool indices in [0, {m.shape[1]})")
+    return float(winners(m, higher_is_better)[np.arange(len(idx)), idx].mean())
+
+
+def target_distribution(eval_matrix: Array) -> Array:
+    """Softmax over the pool (last axis) of EVAL per input; a tensor stays a tensor, anything else is float64."""
+    if isinstance(eval_matrix, torch.Tensor):
+        return torch.softmax(eval_matrix, dim=-1)
+    e = np.asarray(eval_matrix, dtype=np.float64)
+    z = np.exp(e - e.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """KL(target || softmax(logits)) summed over the pool and averaged over the batch (0 log 0 = 0)."""
+    if logits.shape != target.shape or logits.ndim != 2:
+        raise ValueError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} must be the same [batch, pool]")
+    return F.kl_div(F.log_softmax(logits, dim=-1), target.to(logits.dtype), reduction="batchmean")
+
+
+def post_text(prompt: str, output: str, tokenizer, max_length: int) -> str:
+    """RSPG-Post's text: ``prompt``, a space and ``output``, fitted to ``max_length`` tokens.
+
+    The prompt is cut at a token boundary (of ``tokenizer``, special tokens counted) so that the
+    output survives truncation; only an output longer than the budget by itself loses tokens
+    (the encoder then truncates it).
+    """
+    limit = max_length - tokenizer.num_special_tokens_to_add()
+
+    def n_tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    text = f"{prompt} {output}"
+    over = n_tokens(text) - limit
+    if over <= 0:
+        return text
+    spans = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    ends = [end for _, end in spans]
+    for keep in range(len(ends) - over, 0, -1):
+        text = f"{prompt[:ends[keep - 1]]} {output}"
+        if n_tokens(text) <= limit:
+            return text
+    return output
+
+
+def _transformer_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
+    """The stack of transformer layers: the first ModuleList as long as ``config.num_hidden_layers``."""
+    return model.get_submodule(_layers_name(model))
+
+
+def _layers_name(model: torch.nn.Module) -> str:
+    n = int(model.config.num_hidden_layers)
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == n:
+            return name
+    raise ValueError(f"no list of {n} transformer layers found in {type(model).__name__}")
+
+
+def keep_bottom_layers(model: torch.nn.Module, n: int) -> None:
+    """Cut ``model`` to its embeddings and its bottom ``n`` transformer layers, in place (a shallower encoder)."""
+    name = _layers_name(model)
+    layers = model.get_submodule(name)
+    if not 0 <= n <= len(layers):
+        raise ValueError(f"layers must lie in [0, {len(layers)}], got {n}")
+    parent, _, attr = name.rpartition(".")
+    setattr(model.get_submodule(parent), attr, torch.nn.ModuleList(list(layers)[:n]))
+    model.config.num_hidden_layers = n
+
+
+class Selector(torch.nn.Module):
+    """An encoder and a linear layer on its mean-pooled output: one score per (input, retriever) text.
+
+    ``forward`` takes texts grouped per input (every group as long as the pool) and returns
+    logits [batch, pool]. Texts are truncated to ``max_length`` tokens, which must fit the
+    encoder's positions. ``history`` holds the mean training loss of each epoch. A ``frozen``
+    selector never changes its encoder: it embeds texts in eval mode (as
+    :meth:`lampkit.retrievers.encoders.Encoder.encode`) and saves only its head and the encoder's name and
+    identity (``encoder_source``, ``encoder_layers``, ``encoder_id``).
+    """
+
+    def __init__(self, encoder: torch.nn.Module, tokenizer, max_length: int = 512, encoder_source: str | None = None,
+                 encoder_id: str = "", frozen: bool = False, encoder_layers: int | None = None) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.encoder_source = encoder_source
+        self.encoder_id = encoder_id
+        self.encoder_layers = encoder_layers
+        self.frozen = frozen
+        self.head = torch.nn.Linear(int(encoder.config.hidden_size), 1)
+        self.history: list[float] = []
+        if frozen:
+            encoder.requires_grad_(False)
+
+    @classmethod
+    def from_encoder(cls, name_or_path: str | None = None, max_length: int = 512, device: str | None = None,
+                     frozen: bool = False, encoder_layers: int | None = None) -> "Selector":
+        """A new selector on the encoder ``name_or_path`` (see :func:`lampkit.retrievers.encoders.load_encoder`),
+        cut to its bottom ``encoder_layers`` transformer layers unless None.
+
+        The head starts from torch's default initialisation: seed torch first for a repeatable one.
+        """
+        enc = load_encoder(name_or_path, device=device, dtype=None)  # trained and run in float32
+        model_id = enc.model_id
+        if encoder_layers is not None:
+            keep_bottom_layers(enc.model, encoder_layers)
+            model_id = f"{model_id}+layers:{encoder_layers}"
+        return cls(enc.model, enc.tokenizer, max_length, name_or_path, model_id, frozen,
+                   encoder_layers).to(enc.device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.head.weight.device
+
+    def embed(self, texts: Sequence[str], cache: EmbeddingCache | None = None,
+              show_progress: bool = False) -> torch.Tensor:
+        """Mean-pooled encoder output [len(texts), dim]; a frozen selector reads and fills ``cache``."""
+        if self.frozen:
+            source = Encoder(self.encoder, self.tokenizer, self.encoder_id, device=self.device)
+            source = CachedEncoder(source, cache) if cache is not None else source
+            return torch.from_numpy(source.encode(list(texts), max_length=self.max_length,
+                                                  show_progress=show_progress)).to(self.device)
+        batch = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=True,
+                               return_tensors="pt")
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        return mean_pool(self.encoder(**batch).last_hidden_state, batch["attention_mask"])
+
+    def score_texts(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> torch.Tensor:
+        """One score per text, shape [len(texts)]."""
+        return self.head(self.embed(texts, cache)).squeeze(-1)
+
+    def forward(self, texts: Sequence[Sequence[str]]) -> torch.Tensor:
+        pool = _pool_size(texts)
+        return self.score_texts([t for group in texts for t in group]).view(len(texts), pool)
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """Write the head and the settings, and unless frozen the encoder and tokenizer (safetensors)."""
+        from safetensors.torch import save
+
+        folder = Path(folder)
+        if not self.frozen:
+            self.encoder.save_pretrained(folder / _ENCODER_DIR, safe_serialization=True)
+            self.tokenizer.save_pretrained(folder / _ENCODER_DIR)
+        head = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
+        atomic_write_bytes(folder / _HEAD_FILE, save(head))
+        atomic_write_json(folder / _CONFIG_FILE, {
+            "max_length": self.max_length, "pooling": "mean", "frozen": self.frozen,
+            "encoder": self.encoder_source if self.frozen else None,
+            "encoder_layers": self.encoder_layers if self.frozen else None,
+            "encoder_id": self.encoder_id if self.frozen else None, "history": self.history}, indent=2)
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | None = None) -> "Selector":
+        """A selector written by :meth:`save_pretrained`, in eval mode.
+
+        A frozen selector loads its encoder by name and refuses one whose identity changed.
+        """
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        config = json.loads((folder / _CONFIG_FILE).read_text(encoding="utf-8"))
+        frozen = bool(config.get("frozen", False))
+        source = config["encoder"] if frozen else str(folder / _ENCODER_DIR)
+        selector = cls.from_encoder(source, max_length=int(config["max_length"]), device=device, frozen=frozen,
+                                    encoder_layers=config.get("encoder_layers"))
+        if frozen and selector.encoder_id != config["encoder_id"]:
+            raise ValueError(f"{folder / _CONFIG_FILE}: field 'encoder_id': the selector was trained on "
+                             f"{config['encoder_id']}, but {source!r} is now {selector.encoder_id}")
+        selector.head.load_state_dict(load_file(str(folder / _HEAD_FILE), device=str(selector.device)))
+        selector.history = [float(v) for v in config["history"]]
+        return selector.eval()
+
+
+def _pool_size(texts: Sequence[Sequence[str]]) -> int:
+    """The common length of the per-input groups of texts (every input must have one text per retriever)."""
+    if len(texts) == 0:
+        raise ValueError("no inputs")
+    pool = len(texts[0])
+    for i, group in enumerate(texts):
+        if isinstance(group, str) or len(group) != pool or pool == 0:
+            raise ValueError(f"input {i}: expected a list of {pool} texts (one per retriever), got {group!r:.80}")
+    return pool
+
+
+def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
+                   encoder_name_or_path: str | None = None, epochs: int = 20, lr: float = 1e-5,
+                   batch_size: int = 8, max_length: int = 512, seed: int = 0,
+                   trainable_layers: int | None = None, encoder_layers: int | None = None,
+                   device: str | None = None, cache: EmbeddingCache | None = None,
+                   show_progress: bool = False) -> Selector:
+    """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; SPEC section 6).
+
+    ``train_texts`` holds per input one text per retriever (the prompt for RSPG-Pre,
+    :func:`post_text` for RSPG-Post) and ``train_eval`` [inputs, pool] their EVAL.
+    ``trainable_layers`` = N trains only the top N transformer layers and the head (the rest
+    frozen); None trains everything; 0 gives a frozen selector: every distinct text is embedded
+    once in eval mode (read from and stored in ``cache`` when given) and the head alone trains
+    on those embeddings. ``encoder_layers`` = M keeps only the encoder's bottom M transformer
+    layers (None: all). With the same ``seed`` (head initialisation, dropout and the shuffled
+    order of inputs per epoch) the same data gives the same weights on the same device.
+    Returns the selector in eval mode.
+    """
+    pool = _pool_size(train_texts)
+    evals = np.asarray(train_eval, dtype=np.float64)
+    if evals.shape != (len(train_texts), pool):
+        raise ValueError(f"train_eval has shape {evals.shape}; expected ({len(train_texts)}, {pool})")
+    if epochs < 1 or batch_size < 1:
+        raise ValueError("epochs and batch_size must be at least 1")
+    torch.manual_seed(seed)
+    selector = Selector.from_encoder(encoder_name_or_path, max_length=max_length, device=device or default_device(),
+                                     frozen=trainable_layers == 0, encoder_layers=encoder_layers)
+    if trainable_layers:
+        layers = _transformer_layers(selector.encoder)
+        if not 0 <= trainable_layers <= len(layers):
+            raise ValueError(f"trainable_layers must lie in [0, {len(layers)}], got {trainable_layers}")
+        selector.encoder.requires_grad_(False)
+        for layer in layers[len(layers) - trainable_layers:]:
+            layer.requires_grad_(True)
+    if selector.frozen:
+        distinct = list(dict.fromkeys(t for group in train_texts for t in group))
+        where = {t: i for i, t in enumerate(distinct)}
+        features = selector.embed(distinct, cache, show_progress)
+        index = torch.tensor([[where[t] for t in group] for group in train_texts], device=selector.device)
+
+        def logits(idx: list[int]) -> torch.Tensor:
+            return selector.head(features[index[idx]]).squeeze(-1)
+    else:
+        def logits(idx: list[int]) -> torch.Tensor:
+            return selector([train_texts[i] for i in idx])
+    params = [p for p in selector.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr)
+    target = torch.as_tensor(target_distribution(evals), dtype=torch.float32, device=selector.device)
+    order_rng = torch.Generator().manual_seed(seed)
+    n_batches = -(-len(train_texts) // batch_size)
+    bar = tqdm(total=epochs * n_batches, desc="RSPG", unit="batch", disable=not show_progress)
+    selector.train()
+    # a frozen selector's steps are a few tiny tensors: one thread runs them fastest (far faster on a busy CPU)
+    with _threads(1 if selector.frozen and selector.device.type == "cpu" else torch.get_num_threads()):
+        for _ in range(epochs):
+            order = torch.randperm(len(train_texts), generator=order_rng).tolist()
+            total = 0.0
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                loss = kl_loss(logits(idx), target[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(idx)
+                bar.update(1)
+            selector.history.append(total / len(order))
+            bar.set_postfix(loss=f"{selector.history[-1]:.4f}")
+    bar.close()
+    return selector.eval()
+
+
+@contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` inside the block, restored after it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def predict(selector: Selector, texts: Sequence[Sequence[str]], batch_size: int = 16,
+            cache: EmbeddingCache | None = None, show_progress: bool = False) -> np.ndarray:
+    """Per input, the pool index with the highest selector score (ties: the first).
+
+    A frozen selector embeds every distinct text once (through ``cache`` when given).
+    """
+    pool = _pool_size(texts)
+    was_training = selector.training
+    selector.eval()
+    try:
+        with torch.inference_mode():
+            if selector.frozen:
+                flat = [t for group in texts for t in group]
+                distinct = list(dict.fromkeys(flat))
+                scores = selector.head(selector.embed(distinct, cache, show_progress)).squeeze(-1).float().cpu().numpy()
+                where = {t: i for i, t in enumerate(distinct)}
+                logits = scores[[where[t] for t in flat]].reshape(len(texts), pool)
+            else:
+                logits = np.concatenate([selector(texts[start:start + batch_size]).float().cpu().numpy()
+                                         for start in range(0, len(texts), batch_size)])
+    finally:
+        selector.train(was_training)
+    return np.argmax(logits, axis=1).astype(np.int64)
