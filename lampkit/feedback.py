@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from lampkit.store.deps import depends_on
 from lampkit.store.cache import cache_key, default_root
 from lampkit.data.layout import Example
 from lampkit.metrics.lamp import eval_signal, per_example
@@ -37,7 +38,8 @@ __all__ = ["Generator", "FeedbackStore", "example_key", "llm_key", "pool_feedbac
            "merge", "eval_matrix", "FEEDBACK_MODULES"]
 
 # code whose change alters feedback: prompts, metrics and this module
-FEEDBACK_MODULES = ("lampkit.tasks", "lampkit.metrics.lamp", "lampkit.feedback")
+# the code feedback rows depend on: this module and every lampkit module it imports (prompts, metrics, ...)
+FEEDBACK_MODULES = depends_on("lampkit.feedback")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS generations (llm TEXT, prompt_sha TEXT, output TEXT,

@@ -1,26 +1,32 @@
-"""The building blocks every chapter shares: settings, the LLM, the encoder, the pool, results.
+"""The settings every chapter takes, resolved once into a run context; the baseline pool and its runs.
 
-Chapters stay thin: a parameters cell, then calls into this module and the analysis modules.
+:class:`Settings` is the core configuration (data, LLM, retrieval): a frozen
+:class:`~lampkit.config.StageConfig`, so the same class gives the chapters' parameters, the
+command line's flags and the cache keys. :class:`Context` resolves it once: the tasks, each split's
+examples, the frozen LLM of each task, the encoder and the feedback store. Stages take a context
+(or settings, which they resolve into one); tests hand a context their fakes.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from lampkit.config import ConfigError, StageConfig
 from lampkit.data.layout import Example, load_split
-from lampkit.data.sources import resolve_data_dir
+from lampkit.data.sources import resolve_data_dir, resolve_scale
+from lampkit.data.synth.settings import SCALES as _SCALES
 from lampkit.feedback import FeedbackStore, pool_feedback
 from lampkit.metrics.lamp import aggregate
 from lampkit.tasks import Task, get_task, resolve_tasks
 
-__all__ = ["BASELINES", "Settings", "default_llm_path", "get_llm", "get_encoder", "baseline_pool",
-           "load_examples", "run_pool", "metrics_by_retriever"]
+__all__ = ["BASELINES", "Settings", "Context", "context", "default_llm_path", "get_llm", "get_encoder",
+           "baseline_pool", "load_examples", "run_pool", "metrics_by_retriever", "BaselineResults", "run_baselines"]
 
 # the baseline columns of the paper's Table 3, in its order
 BASELINES: tuple[str, ...] = ("none", "bm25", "recency", "dense", "rrf")
@@ -32,12 +38,16 @@ def default_llm_path() -> Path:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The core parameters every chapter takes, plus the models it runs."""
+class Settings(StageConfig):
+    """Core settings: the data, the frozen LLM and the retrieval every chapter shares.
+
+    The paper's own setting differs only in the models (FLAN-T5-XXL, Contriever), which the
+    embedded defaults stand in for offline; so both presets are the dataclass defaults.
+    """
 
     task: str = "all"
     data_dir: str | None = None
-    scale: str | None = None  # None: $LAMPKIT_SCALE, else "default" (see datasets.resolve_scale)
+    scale: str | None = None  # None: $LAMPKIT_SCALE, else "default" (see lampkit.data.sources.resolve_scale)
     seed: int = 0
     llm: str | None = None  # None: the embedded small T5; else a HF name or folder (google/flan-t5-xxl)
     encoder: str | None = None  # None: the embedded MiniLM; else e.g. facebook/contriever
@@ -45,22 +55,95 @@ class Settings:
     beams: int = 4
     store: str | None = None  # feedback store file (default: in the artifact cache)
     show_progress: bool = True
-    extra: dict = field(default_factory=dict)
+
+    NOT_OPTIONS = frozenset({"show_progress"})
+    HELP = {
+        "task": "lamp1 .. lamp7, a comma-separated list, or all",
+        "data_dir": "a folder of real LaMP files in the official layout (none: the embedded mini-LaMP)",
+        "scale": "size of the embedded mini-LaMP and of training: tiny, small or default "
+                 "(none: $LAMPKIT_SCALE, else default)",
+        "seed": "mini-LaMP seed",
+        "llm": "the frozen LLM: a Hugging Face seq2seq name or folder (none: the embedded small T5s)",
+        "encoder": "the dense retriever's encoder: a Hugging Face name or folder (none: the embedded MiniLM)",
+        "k": "profile items in each prompt",
+        "beams": "beam size of the frozen LLM",
+        "store": "feedback store file (none: in the artifact cache)",
+    }
+    CHOICES = {"scale": tuple(_SCALES)}
 
     def __post_init__(self) -> None:
-        from lampkit.data.sources import resolve_scale
-
         object.__setattr__(self, "scale", resolve_scale(self.scale))
+        if self.scale not in _SCALES:
+            raise ConfigError(f"scale must be one of {', '.join(_SCALES)}, got {self.scale!r}")
+        if self.k < 1 or self.beams < 1:
+            raise ConfigError(f"k and beams must be at least 1, got k={self.k}, beams={self.beams}")
+        try:
+            resolve_tasks(self.task)
+        except (KeyError, ValueError) as err:
+            raise ConfigError(str(err).strip("\"'")) from None
 
     @property
     def tasks(self) -> list[Task]:
         return resolve_tasks(self.task)
 
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)
-
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Context:
+    """The settings resolved once: tasks, examples per task and split, the LLM per task, encoder, store.
+
+    Each resource is resolved on first use and kept. ``llm`` (a generator for every task, or a
+    function task -> generator), ``encoder`` and ``store`` replace the defaults: tests give fakes.
+    """
+
+    settings: Settings = field(default_factory=Settings)
+    llm_for: Any = None
+    encoder_override: Any = None
+    store_override: FeedbackStore | None = None
+    _examples: dict = field(default_factory=dict, repr=False)
+    _llms: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def tasks(self) -> list[Task]:
+        return self.settings.tasks
+
+    def llm(self, task: str | Task):
+        """The frozen LLM of ``task``."""
+        t = get_task(task)
+        if t.name not in self._llms:
+            given = self.llm_for
+            self._llms[t.name] = (given(t) if callable(given) and not hasattr(given, "generate") else given) \
+                if given is not None else get_llm(self.settings.llm, self.settings.beams, t)
+        return self._llms[t.name]
+
+    @property
+    def encoder(self):
+        """The dense retriever's encoder behind the persistent embedding cache."""
+        return self.encoder_override if self.encoder_override is not None else get_encoder(self.settings.encoder)
+
+    @property
+    def store(self) -> FeedbackStore:
+        if self.store_override is None:
+            self.store_override = FeedbackStore(self.settings.store) if self.settings.store else FeedbackStore()
+        return self.store_override
+
+    def examples(self, task: str | Task, split: str) -> list[Example]:
+        """The inputs of ``task``'s ``split`` (loaded once)."""
+        t = get_task(task)
+        if (t.name, split) not in self._examples:
+            self._examples[(t.name, split)] = load_examples(self.settings, t, split)
+        return self._examples[(t.name, split)]
+
+
+def context(obj: Context | Settings | None = None, **overrides: Any) -> Context:
+    """``obj`` as a run context (settings are resolved into a new one); ``overrides`` replace its resources."""
+    ctx = obj if isinstance(obj, Context) else Context(obj if obj is not None else Settings())
+    if overrides:
+        ctx = Context(ctx.settings, **{**{"llm_for": ctx.llm_for, "encoder_override": ctx.encoder_override,
+                                          "store_override": ctx.store_override}, **overrides})
+    return ctx
 
 
 def get_llm(name: str | None = None, beams: int = 4, task: str | Task | None = None):
@@ -104,14 +187,14 @@ def load_examples(settings: Settings, task: str | Task, split: str) -> list[Exam
     return load_split(root, get_task(task), split)
 
 
-def run_pool(settings: Settings, task: str | Task, split: str, retrievers: Sequence, llm=None,
+def run_pool(ctx: Context | Settings, task: str | Task, split: str, retrievers: Sequence,
              examples: Sequence[Example] | None = None) -> pd.DataFrame:
     """Pool feedback (prompt, output, per-example metrics) of ``retrievers`` on one split."""
+    ctx = context(ctx)
     t = get_task(task)
-    llm = llm or get_llm(settings.llm, settings.beams, t)
-    examples = list(examples) if examples is not None else load_examples(settings, t, split)
-    store = FeedbackStore(settings.store) if settings.store else FeedbackStore()
-    return pool_feedback(t, examples, retrievers, llm, store, k=settings.k, show_progress=settings.show_progress)
+    examples = list(examples) if examples is not None else ctx.examples(t, split)
+    return pool_feedback(t, examples, retrievers, ctx.llm(t), ctx.store, k=ctx.settings.k,
+                         show_progress=ctx.settings.show_progress)
 
 
 def metrics_by_retriever(df: pd.DataFrame, task: str | Task, examples: Sequence[Example]) -> pd.DataFrame:
@@ -147,18 +230,19 @@ class BaselineResults:
         return pd.DataFrame([retrieval_matters(per[split], t, self.retrievers) for t, per in self.feedback.items()])
 
 
-def run_baselines(settings: Settings, splits: Sequence[str] = ("dev", "test")) -> BaselineResults:
+def run_baselines(ctx: Context | Settings, splits: Sequence[str] = ("dev", "test")) -> BaselineResults:
     """The baseline pool (no personalization, BM25, recency, dense, RRF) on every task and split."""
-    pool = baseline_pool(get_encoder(settings.encoder))
+    ctx = context(ctx)
+    pool = baseline_pool(ctx.encoder)
     names = [r.name for r in pool]
     feedback: dict = {}
     metrics: dict = {}
     examples: dict = {}
-    for t in settings.tasks:
+    for t in ctx.tasks:
         feedback[t.name], metrics[t.name], examples[t.name] = {}, {}, {}
         for split in splits:
-            exs = load_examples(settings, t, split)
-            df = run_pool(settings, t, split, pool, get_llm(settings.llm, settings.beams, t), exs)
+            exs = ctx.examples(t, split)
+            df = run_pool(ctx, t, split, pool, exs)
             feedback[t.name][split] = df
             metrics[t.name][split] = metrics_by_retriever(df, t, exs)
             examples[t.name][split] = exs

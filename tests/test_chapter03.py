@@ -17,14 +17,14 @@ def _parameters() -> dict:
     return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
 
 
-def test_chapter_defaults_are_the_book_config_the_pool_loads():
-    # chapter 04's pool (selection_pool -> ropg_retrievers with no overrides) reuses chapter 03's checkpoints
+def test_chapter_defaults_are_the_book_preset_the_pool_loads():
+    # chapter 04's pool gets the ROPG setup it is given; both chapters start from the book preset
     p = _parameters()
-    config = ropg_run.BOOK_CONFIG
-    assert p["train_inputs"] == ropg_run.BOOK_TRAIN_INPUTS
-    assert (p["epochs"], p["train_layers"], p["lr"], p["batch_size"], p["train_seed"]) == (
-        config.epochs, config.train_layers, config.lr, config.batch_size, config.seed)
-    assert p["methods"] == "rl,kd" and p["task"] == "all" and p["scale"] is None
+    assert all(p[name] is Ellipsis for name in ropg_run.RopgSetup.params())  # the preset's values
+    assert p["preset"] == "book" and p["methods"] == "rl,kd" and p["task"] == "all" and p["scale"] is None
+    from lampkit.chapters import chapter_run
+
+    assert chapter_run("03_ropg", {}).ropg == chapter_run("04_selection", {}).ropg == ropg_run.RopgSetup.preset("book")
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ def test_ropg_chapter_runs_with_a_local_llm(tmp_path, quick_llm, tiny_encoder_di
     # tiny models: one thread (two threads' OpenMP hand-offs cost more than they save, a lot on a busy machine)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     nb = run_chapter("03_ropg", tmp_path, task="lamp2", scale="tiny", llm=quick_llm, encoder=tiny_encoder_dir,
-                     beams=2, train_inputs=16, epochs=1, batch_size=8, lr=0.01)
+                     beams=2, ropg_train_inputs=16, ropg_epochs=1, ropg_batch_size=8, ropg_lr=0.01)
     text = outputs_text(nb)
     for name in ("dense", "ropg-rl", "ropg-kd", "differing_share", "this build", "paper", "gold output"):
         assert name in text, name

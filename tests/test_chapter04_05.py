@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from lampkit.rspg import stage as rspg_run
-from lampkit.cli import rspg as rspg_cli
+from lampkit.cli import stages as rspg_cli
 from notebooks import outputs_text, run_chapter
 
 
@@ -31,7 +31,7 @@ def one_token_llm(quick_llm, tmp_path_factory):
 @pytest.fixture()
 def params(one_token_llm, tiny_encoder_dir):
     return dict(task="lamp2", scale="tiny", llm=one_token_llm, beams=1, encoder=tiny_encoder_dir,
-                selector_encoder=tiny_encoder_dir, max_length=32, epochs=2, with_ropg=False)
+                rspg_encoder=tiny_encoder_dir, rspg_max_length=32, rspg_epochs=2, with_ropg=False)
 
 
 @pytest.mark.slow
@@ -64,12 +64,12 @@ def test_rspg_command_prints_the_tables(tmp_path, monkeypatch, capsys, one_token
     monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
     parser = argparse.ArgumentParser()
     rspg_cli.add_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["rspg", "--task", "lamp3", "--scale", "tiny", "--mode", "post", "--without-ropg",
-                              "--llm", str(one_token_llm), "--beams", "1", "--encoder", str(tiny_encoder_dir),
-                              "--selector-encoder", str(tiny_encoder_dir), "--max-length", "32", "--epochs", "2"])
+    args = parser.parse_args(["rspg", "--task", "lamp3", "--scale", "tiny", "--methods", "post", "--with-ropg",
+                              "false", "--llm", str(one_token_llm), "--beams", "1", "--encoder", str(tiny_encoder_dir),
+                              "--rspg-encoder", str(tiny_encoder_dir), "--rspg-max-length", "32", "--rspg-epochs", "2"])
     assert args.func(args) == 0
     out = capsys.readouterr().out
     for name in ("Success rate (test split", "rspg_post", "sigma_max", "End-to-end metrics", "mae", "rmse",
                  "Oracle bounds", "oracle_upper", "rspg_post_no_ropg"):
         assert name in out
-    assert "rspg_pre" not in out.split("End-to-end")[0]  # --mode post trains RSPG-Post only
+    assert "rspg_pre" not in out.split("End-to-end")[0]  # --methods post trains RSPG-Post only

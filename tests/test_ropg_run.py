@@ -21,11 +21,12 @@ from lampkit.ropg import stage as ropg_run
 from lampkit.data.layout import write_split
 from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
 from lampkit.retrievers.encoders import load_encoder
-from lampkit.pipeline import Settings, load_examples
+from lampkit.config import ConfigError
+from lampkit.pipeline import Settings, context, load_examples
 from lampkit.retrievers import Dense
 from lampkit.ropg.method import RopgConfig, SharedLowerEncoders
 from lampkit.tasks import get_task
-from lampkit.cli import ropg as ropg_cli
+from lampkit.cli import stages as stages_cli
 
 from fakes import FakeLLM, lamp2_examples
 
@@ -58,28 +59,43 @@ def data_dir(tmp_path_factory):
 def settings(data_dir, tiny_encoder_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
     return Settings(task="lamp2", data_dir=str(data_dir), encoder=str(tiny_encoder_dir),
-                    store=str(tmp_path / "feedback.sqlite"), show_progress=False, extra={"ropg": dict(TRAINING)})
+                    store=str(tmp_path / "feedback.sqlite"), show_progress=False)
+
+
+@pytest.fixture
+def ctx(settings):
+    """The run context with the fake LLM injected."""
+    return context(settings, llm_for=FakeLLM())
+
+
+@pytest.fixture
+def setup():
+    return ropg_run.RopgSetup.preset("book", **TRAINING)
 
 
 # ----- settings ------------------------------------------------------------------------------
-def test_setup_is_the_book_default_with_overrides():
-    assert ropg_run.ropg_setup(Settings()) == ropg_run.RopgSetup(ropg_run.BOOK_CONFIG, ropg_run.BOOK_TRAIN_INPUTS)
-    setup = ropg_run.ropg_setup(Settings(extra={"ropg": {"epochs": 7, "train_layers": None, "train_inputs": None}}))
+def test_setup_presets_and_overrides():
+    book = ropg_run.RopgSetup.preset("book")
+    assert (book.train_inputs, book.config.epochs, book.config.train_layers, book.config.lr) == (100, 3, 1, 3e-4)
+    assert ropg_run.RopgSetup.preset("paper") == ropg_run.RopgSetup()  # the dataclass defaults are the paper's
+    setup = ropg_run.RopgSetup.from_params({"ropg_epochs": 7, "ropg_train_layers": None, "ropg_train_inputs": None})
     assert setup.config.epochs == 7 and setup.config.train_layers is None and setup.train_inputs is None
-    assert setup.config.lr == ropg_run.BOOK_CONFIG.lr
-    with pytest.raises(ValueError, match="unknown ROPG setting"):
-        ropg_run.ropg_setup(Settings(extra={"ropg": {"epoch": 3}}))
-    with pytest.raises(ValueError, match="train_inputs"):
-        ropg_run.ropg_setup(Settings(extra={"ropg": {"train_inputs": 0}}))
+    assert setup.config.lr == book.config.lr  # the rest from the book preset
+    with pytest.raises(ConfigError, match="'ropg_epoch'.*did you mean 'ropg_epochs'"):
+        ropg_run.RopgSetup.from_params({"ropg_epoch": 3})
+    with pytest.raises(ConfigError, match="train_inputs"):
+        ropg_run.RopgSetup.from_params({"ropg_train_inputs": 0})
+    with pytest.raises(ConfigError, match="'ropg_lr' must be float"):
+        ropg_run.RopgSetup.from_params({"ropg_lr": "fast"})
     assert RopgConfig().lr == 1e-5 and RopgConfig().epochs == 10 and RopgConfig().batch_size == 64  # the paper's
     with pytest.raises(ValueError, match="method"):
         ropg_run.retriever_name("ppo")
 
 
 # ----- checkpoints ---------------------------------------------------------------------------
-def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, monkeypatch):
+def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, ctx, setup, monkeypatch):
     task = get_task("lamp2")
-    retrievers = ropg_run.ropg_retrievers(settings, "lamp2", llm=FakeLLM())
+    retrievers = ropg_run.ropg_retrievers(ctx, "lamp2", setup)
     assert [r.name for r in retrievers] == ["ropg-rl", "ropg-kd"]
     initial = ropg_run.initial_retriever(settings)
     ids = {r.config["encoder"] for r in [initial, *retrievers]}
@@ -87,7 +103,7 @@ def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, monkeypatc
     # both trained the top layer of one encoder: they share the lower layers' pass
     assert all(isinstance(r.encoder.encoder.family, SharedLowerEncoders) for r in retrievers)
 
-    folders = ropg_run.checkpoints(settings, "lamp2", llm=FakeLLM())
+    folders = ropg_run.checkpoints(ctx, "lamp2", setup)
     record = json.loads((folders["kd"] / "ropg.json").read_text())
     assert record["method"] == "kd" and record["trained_examples"] == TRAINING["train_inputs"]
     assert record["config"]["epochs"] == 2 and len(record["log"]) == 2 * 3  # 20 inputs, batches of 8
@@ -96,7 +112,7 @@ def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, monkeypatc
         raise AssertionError("trained again")
 
     monkeypatch.setattr(ropg_run, "train_ropg", no_training)
-    again = ropg_run.checkpoints(settings, "lamp2", llm=FakeLLM())
+    again = ropg_run.checkpoints(ctx, "lamp2", setup)
     assert again == folders
 
     # ranked like a Dense retriever over the checkpoint loaded as a plain encoder
@@ -107,7 +123,7 @@ def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, monkeypatc
             np.testing.assert_allclose(ours.scores, theirs.scores, rtol=1e-4, atol=1e-5)
 
     # with the initial retriever: dense first, in the same shared pass, ranking like the baseline
-    with_initial = ropg_run.ropg_retrievers(settings, "lamp2", llm=FakeLLM(), with_initial=True)
+    with_initial = ropg_run.ropg_retrievers(ctx, "lamp2", setup, with_initial=True)
     assert [r.name for r in with_initial] == ["dense", "ropg-rl", "ropg-kd"]
     assert [r.config for r in with_initial] == [initial.config, *(r.config for r in retrievers)]
     assert len({id(r.encoder.encoder.family) for r in with_initial}) == 1
@@ -115,17 +131,17 @@ def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, monkeypatc
         np.testing.assert_allclose(ours.scores, theirs.scores, rtol=1e-4, atol=1e-5)
 
     # other settings, another checkpoint
-    other = settings.with_(extra={"ropg": {**TRAINING, "seed": 1}})
+    other = setup.with_(seed=1)
     monkeypatch.undo()
-    assert ropg_run.checkpoints(other, "lamp2", ("kd",), llm=FakeLLM())["kd"] != folders["kd"]
+    assert ropg_run.checkpoints(ctx, "lamp2", other, ("kd",))["kd"] != folders["kd"]
 
 
-def test_same_seed_same_checkpoint_and_table(settings, tmp_path, monkeypatch):
+def test_same_seed_same_checkpoint_and_table(settings, setup, tmp_path, monkeypatch):
     outs = []
     for run, seed in enumerate((0, 0, 5)):
         monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / f"cache{run}"))
-        s = settings.with_(store=str(tmp_path / f"store{run}.sqlite"), extra={"ropg": {**TRAINING, "seed": seed}})
-        results = ropg_run.run_ropg(s, llm=FakeLLM())
+        s = settings.with_(store=str(tmp_path / f"store{run}.sqlite"))
+        results = ropg_run.run_ropg(context(s, llm_for=FakeLLM()), setup.with_(seed=seed))
         weights = {n: (f / "model.safetensors").read_bytes() for n, f in results.checkpoints["lamp2"].items()}
         outs.append((weights, results.comparison("dev"), results.curves()))
     (w0, table0, curves0), (w1, table1, curves1), (w2, _, _) = outs
@@ -202,16 +218,50 @@ def test_changed_example_is_the_largest_gain_among_changed_inputs():
 
 # ----- command line --------------------------------------------------------------------------
 def test_cli_trains_and_prints_the_comparison(settings, data_dir, tiny_encoder_dir, monkeypatch, capsys):
-    monkeypatch.setattr(ropg_run, "get_llm", lambda *args, **kwargs: FakeLLM())
+    import lampkit.pipeline
+
+    monkeypatch.setattr(lampkit.pipeline, "get_llm", lambda *args, **kwargs: FakeLLM())
     parser = argparse.ArgumentParser()
-    ropg_cli.add_cli(parser.add_subparsers())
-    args = parser.parse_args(["ropg", "--task", "lamp2", "--method", "kd", "--data-dir", str(data_dir),
-                              "--encoder", str(tiny_encoder_dir), "--store", settings.store, "--train-inputs", "12",
-                              "--epochs", "1", "--lr", "0.01", "--batch-size", "4", "--train-layers", "all"])
-    assert args.train_layers is None
+    stages_cli.add_cli(parser.add_subparsers())
+    args = parser.parse_args(["ropg", "--task", "lamp2", "--methods", "kd", "--data-dir", str(data_dir),
+                              "--encoder", str(tiny_encoder_dir), "--store", settings.store,
+                              "--ropg-train-inputs", "12", "--ropg-epochs", "1", "--ropg-lr", "0.01",
+                              "--ropg-batch-size", "4", "--ropg-train-layers", "all", "--ropg-device", "cpu"])
+    assert args.ropg_train_layers is None
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "ropg-kd gain" in out and "ropg-rl" not in out
     folder = out.strip().splitlines()[-1].split(": ", 1)[1]
     record = json.loads((Path(folder) / "ropg.json").read_text())
     assert record["config"]["train_layers"] is None and record["trained_examples"] == 12
+
+
+# ----- the ROPG setup reaches the selection pool and Table 3 -----------------------------------
+def test_a_ropg_setting_changes_chapter_04s_pool_and_table3s_ropg_columns(ctx, setup, tiny_encoder_dir):
+    from lampkit.analysis.table3 import collect_predictions
+    from lampkit.rspg.stage import POOL, RspgConfig, run_selection, selection_pool
+
+    config = RspgConfig(encoder=str(tiny_encoder_dir), max_length=32, epochs=1, lr=1e-2)
+    runs = {}
+    for name, s in (("given", setup), ("other seed", setup.with_(seed=5))):
+        pool = selection_pool(ctx, "lamp2", s)
+        assert [r.name for r in pool] == list(POOL)
+        sel = run_selection(ctx, "lamp2", pool, config, "test", modes=("pre",))
+        runs[name] = ({r.name: r.config for r in pool}, sel)
+    (configs_a, sel_a), (configs_b, sel_b) = runs["given"], runs["other seed"]
+    for name in ("none", "recency", "bm25", "dense"):
+        assert configs_a[name] == configs_b[name]
+    for name in ("ropg-rl", "ropg-kd"):  # other weights, so other retrievers
+        assert configs_a[name] != configs_b[name]
+    items = {k: sel.feedback.pivot(index="example_id", columns="retriever", values="items")
+             for k, sel in (("a", sel_a), ("b", sel_b))}
+    assert list(items["a"]["bm25"]) == list(items["b"]["bm25"])
+    assert any(list(x) != list(y) for x, y in zip(items["a"]["ropg-kd"], items["b"]["ropg-kd"])) or \
+        any(list(x) != list(y) for x, y in zip(items["a"]["ropg-rl"], items["b"]["ropg-rl"]))
+    # Table 3's ROPG columns are the outputs of the pool's ROPG retrievers
+    examples = {"lamp2": sel_a.examples}
+    baseline_feedback = {"lamp2": sel_a.feedback[sel_a.feedback["retriever"].isin(["none", "bm25", "recency", "dense"])]}
+    for sel in (sel_a, sel_b):
+        predictions, golds = collect_predictions(baseline_feedback, {"lamp2": sel}, examples)
+        outputs = sel.feedback.pivot(index="example_id", columns="retriever", values="output")
+        assert predictions["lamp2"]["ropg-kd"] == list(outputs["ropg-kd"].reindex([str(e.id) for e in sel.examples]))

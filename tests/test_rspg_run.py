@@ -10,13 +10,13 @@ import pytest
 from fakes import FakeLLM, lamp2_examples
 from lampkit.rspg import stage as rspg_run
 from lampkit.data.layout import Example
-from lampkit.pipeline import Settings, metrics_by_retriever
+from lampkit.pipeline import Settings, context, metrics_by_retriever
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
 from lampkit.retrievers.base import Ranking, order_by_scores
 from lampkit.rspg.stage import (QPP_METHODS, SELECTORS, RspgConfig, oracle_gap, oracle_share, qpp_selections,
                               run_selection, selector_texts, table4, table5, table5_paper)
 from lampkit.tasks import WhitespaceCounter, get_task
-from lampkit.cli import rspg as rspg_cli
+from lampkit.cli import stages as rspg_cli
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -124,7 +124,7 @@ def check_bounds(sel):
 
 
 def test_lamp2_run_invariants_and_metrics(settings, config, tiny_encoder):
-    sel = run_selection(settings, "lamp2", full_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+    sel = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", full_pool(tiny_encoder), config, "test", examples=LAMP2)
     assert sel.pool == ["none", "recency", "bm25", "dense", "ropg-rl"]
     assert set(sel.choices) == {*QPP_METHODS, *SELECTORS, "oracle-upper", "oracle-lower"}
     for c in sel.choices.values():
@@ -146,8 +146,8 @@ def test_lamp2_run_invariants_and_metrics(settings, config, tiny_encoder):
 
 def test_errors_run_invariants(settings, config, tiny_encoder):
     data = {"train": lamp3_examples(20, 0), "test": lamp3_examples(16, 1)}
-    sel = run_selection(settings, "lamp3", base_pool(tiny_encoder), config, "test", modes=("pre",),
-                        llm=RatingLLM(), examples=data)
+    sel = run_selection(context(settings, llm_for=RatingLLM()), "lamp3", base_pool(tiny_encoder), config, "test", modes=("pre",),
+                        examples=data)
     assert not sel.higher_is_better and set(sel.history) == {"pre"} and "rspg-post" not in sel.choices
     check_bounds(sel)
     lower, upper = sel.bounds()
@@ -158,25 +158,25 @@ def test_errors_run_invariants(settings, config, tiny_encoder):
 
 
 def test_selectors_are_trained_once_then_loaded(settings, config, tiny_encoder, monkeypatch):
-    first = run_selection(settings, "lamp2", base_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+    first = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test", examples=LAMP2)
 
     def no_training(*args, **kwargs):
         raise AssertionError("the selector should come from the artifact cache")
 
     monkeypatch.setattr(rspg_run, "train_selector", no_training)
-    again = run_selection(settings, "lamp2", base_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+    again = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test", examples=LAMP2)
     for m in SELECTORS:
         np.testing.assert_array_equal(first.choices[m], again.choices[m])
     assert again.history == first.history
     # other training data (one input fewer) is another selector: trained, so here refused
     fewer = {"train": LAMP2["train"][1:], "test": LAMP2["test"]}
     with pytest.raises(AssertionError, match="artifact cache"):
-        run_selection(settings, "lamp2", base_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=fewer)
+        run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test", examples=fewer)
 
 
 def test_ablation_table_and_oracle_of_a_larger_pool(settings, config, tiny_encoder):
-    full = run_selection(settings, "lamp2", full_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
-    small = run_selection(settings, "lamp2", base_pool(tiny_encoder), config, "test", llm=FakeLLM(), examples=LAMP2)
+    full = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", full_pool(tiny_encoder), config, "test", examples=LAMP2)
+    small = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test", examples=LAMP2)
     # the small pool's columns are the full pool's first four
     np.testing.assert_array_equal(small.matrix, full.matrix[:, :4])
     t5 = table5({"full": {"lamp2": full}, "no-ropg": {"lamp2": small}})
@@ -213,19 +213,22 @@ def test_oracle_share_reproduces_the_papers_lamp1_figure():
 
 
 def test_cli_arguments():
+    from lampkit import chapters
+
     parser = argparse.ArgumentParser()
     rspg_cli.add_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["rspg", "--task", "lamp1", "--mode", "post"])
-    assert args.func is rspg_cli.rspg_cli and args.mode == "post" and not args.without_ropg
-    defaults = RspgConfig()
-    assert (args.trainable_layers, args.encoder_layers, args.max_length, args.lr) == \
-        (defaults.trainable_layers, defaults.encoder_layers, defaults.max_length, defaults.lr)
-    assert args.selector_encoder is None
+    run = chapters.from_args("04_selection", parser.parse_args(["rspg", "--task", "lamp1", "--methods", "post"]))
+    assert run.run.modes == ("post",) and run.run.with_ropg
+    assert run.rspg == RspgConfig.preset("book") == RspgConfig() and run.rspg.encoder is None
     paper = RspgConfig.paper()
-    args = parser.parse_args(["rspg", "--trainable-layers", "all", "--encoder-layers", "all", "--selector-encoder",
-                              paper.encoder, "--max-length", "1024", "--lr", "1e-5", "--without-ropg"])
-    assert (args.trainable_layers, args.encoder_layers, args.max_length, args.lr) == \
-        (paper.trainable_layers, paper.encoder_layers, paper.max_length, paper.lr)
-    assert args.without_ropg
+    run = chapters.from_args("04_selection", parser.parse_args(["rspg", "--preset", "paper", "--with-ropg", "false"]))
+    assert run.rspg == paper and not run.run.with_ropg
+    run = chapters.from_args("04_selection", parser.parse_args(
+        ["rspg", "--rspg-trainable-layers", "all", "--rspg-encoder-layers", "all", "--rspg-encoder", paper.encoder,
+         "--rspg-max-length", "1024", "--rspg-lr", "1e-5"]))
+    assert run.rspg == paper
     with pytest.raises(SystemExit):
-        parser.parse_args(["rspg", "--mode", "during"])
+        parser.parse_args(["rspg", "--rspg-encoder-layers", "some"])
+    args = parser.parse_args(["rspg", "--methods", "during"])
+    with pytest.raises(ValueError, match="methods 'during'"):
+        chapters.from_args("04_selection", args)

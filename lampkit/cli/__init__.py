@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from lampkit.cli.core import _add_core
+from lampkit.pipeline import Settings
 
 __all__ = ["main", "build_parser"]
 
@@ -68,24 +69,21 @@ def _cmd_llm_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
-    from lampkit.pipeline import Settings, baseline_pool, get_encoder, get_llm, load_examples, metrics_by_retriever
-    from lampkit.feedback import FeedbackStore, pool_feedback
+    from lampkit.pipeline import baseline_pool, context, metrics_by_retriever, run_pool
 
-    settings = Settings(task=args.task, data_dir=args.data_dir, scale=args.scale, seed=args.seed, llm=args.llm,
-                        encoder=args.encoder, k=args.k, beams=args.beams)
-    pool = baseline_pool(get_encoder(settings.encoder))
+    ctx = context(Settings.from_args(args))
+    pool = baseline_pool(ctx.encoder)
     if args.retrievers != "all":
         wanted = args.retrievers.split(",")
         pool = [r for r in pool if r.name in wanted]
-    store = FeedbackStore(args.store) if args.store else FeedbackStore()
     start, _, stop = args.shard.partition(":") if args.shard else ("", "", "")
-    for t in settings.tasks:
-        examples = load_examples(settings, t, args.split)
+    for t in ctx.tasks:
+        examples = ctx.examples(t, args.split)
         examples = examples[int(start) if start else None:int(stop) if stop else None]
-        df = pool_feedback(t, examples, pool, get_llm(settings.llm, settings.beams, t), store, k=settings.k)
+        df = run_pool(ctx, t, args.split, pool, examples)
         print(f"{t.name} {args.split} inputs {len(examples)}:")
         print(metrics_by_retriever(df, t, examples).round(4).to_string())
-    print(f"feedback stored in {store.path}")
+    print(f"feedback stored in {ctx.store.path}")
     return 0
 
 
@@ -146,14 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_llm_train)
 
     p = sub.add_parser("feedback", help="pool feedback: each retriever's prompt, the LLM's output, metrics")
-    _add_core(p)
-    p.add_argument("--split", default="dev", choices=["train", "dev", "test"])
+    Settings.add_arguments(p)
+    p.add_argument("--split", default="dev", choices=["train", "dev", "test"], help="the split to run (default: dev)")
     p.add_argument("--retrievers", default="all", help="comma-separated names of the baseline pool, or all")
-    p.add_argument("--llm", default=None, help="HF seq2seq name or folder (default: the embedded small T5)")
-    p.add_argument("--encoder", default=None, help="HF encoder name or folder (default: the embedded MiniLM)")
-    p.add_argument("--k", type=int, default=4)
-    p.add_argument("--beams", type=int, default=4)
-    p.add_argument("--store", type=Path, default=None, help="feedback store file (default: in the cache)")
     p.add_argument("--shard", default=None, help="input range START:STOP of each split, e.g. 0:100")
     p.set_defaults(func=_cmd_feedback)
 
@@ -162,13 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", required=True, type=Path)
     p.set_defaults(func=_cmd_merge)
 
-    # the later stages register their own subcommands: ropg (chapter 03), rspg (04-05), longform (07)
+    # the chapters' stages (02-06), each with the flags of its chapter's configurations, and long-form (07)
     from lampkit.cli.longform import add_cli as add_longform
-    from lampkit.cli.ropg import add_cli as add_ropg
-    from lampkit.cli.rspg import add_cli as add_rspg
+    from lampkit.cli.stages import add_cli as add_stages
 
-    for add in (add_ropg, add_rspg, add_longform):
-        add(sub)
+    add_stages(sub)
+    add_longform(sub)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lampkit.store.deps import depends_on
 from lampkit.store.cache import ArtifactCache
 from lampkit.data.layout import Example, load_split
 from lampkit.tasks import Task, get_task
@@ -15,7 +16,8 @@ __all__ = ["SYNTH_MODULES", "SCALE_ENV", "resolve_scale", "mini_lamp_dir", "reso
 SCALE_ENV = "LAMPKIT_SCALE"
 
 # the code a mini-LaMP tree depends on: a change here regenerates it
-SYNTH_MODULES = ("lampkit.data.synth", "lampkit.tasks", "lampkit.data.layout", "lampkit.store.io")
+# the generator and what it imports (the package name covers every file of lampkit/data/synth)
+SYNTH_MODULES = depends_on("lampkit.data.synth")
 
 
 def resolve_scale(scale: str | None) -> str:

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from lampkit.store.cache import ArtifactCache
+from lampkit.store.deps import depends_on
 from lampkit.data.sources import resolve_scale
 from lampkit.retrievers.encoders import folder_id
 from lampkit.store.io import atomic_write_json
@@ -49,14 +50,12 @@ EMBEDDED_BASE = Path(__file__).resolve().parent / "base"  # the shipped base gen
 EMBEDDED_SEEDS = (1, 2, 3, 4, 5, 6)  # the seeds of the default-scale data it was pre-trained on
 FINETUNE_STEPS = {"tiny": 10, "small": 30, "default": 50}  # per scale of the embedded data (else 50)
 
-# the code each stage depends on (a change there rebuilds its artifacts)
-DATA_MODULES = ("lampkit.longform.data", "lampkit.longform.synth", "lampkit.data.synth.lexicon", "lampkit.store.io")
-BASE_MODULES = DATA_MODULES + ("lampkit.longform.snippets", "lampkit.longform.rankers", "lampkit.longform.synthesis",
-                               "lampkit.longform.generator", "lampkit.longform.pipeline", "lampkit.llm.small_t5",
-                               "lampkit.retrievers.base", "lampkit.retrievers.bm25")
-GENERATOR_MODULES = BASE_MODULES + ("lampkit.longform.metrics", "lampkit.llm.seq2seq", "lampkit.retrievers.dense",
-                                    "lampkit.retrievers.embedding_cache",
-                                    "lampkit.retrievers.encoders")
+# the code each stage depends on: its modules and what they import (a change there rebuilds its artifacts)
+DATA_MODULES = depends_on("lampkit.longform.data", "lampkit.longform.synth")
+BASE_MODULES = depends_on("lampkit.longform.data", "lampkit.longform.synth", "lampkit.longform.snippets",
+                          "lampkit.longform.rankers", "lampkit.longform.synthesis", "lampkit.longform.generator",
+                          "lampkit.longform.pipeline")
+GENERATOR_MODULES = depends_on(*BASE_MODULES, "lampkit.longform.metrics")
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ encoder, the settings and the code, so a second call (the RSPG chapter's pool) l
 a checkpoint is a :class:`~lampkit.retrievers.Dense` retriever named ``ropg-rl`` or ``ropg-kd``
 whose ``config`` names the weights' content, so feedback is stored per checkpoint.
 
-The settings are :data:`BOOK_CONFIG` and :data:`BOOK_TRAIN_INPUTS`, overridden by the mapping
-``settings.extra["ropg"]`` (fields of :class:`~lampkit.ropg.method.RopgConfig` and ``train_inputs``).
+The stage's configuration is :class:`RopgSetup`: how many training inputs, and the training
+settings (:class:`~lampkit.ropg.method.RopgConfig`), with the presets ``book`` and ``paper``. Every
+function that trains or loads a checkpoint takes it explicitly: chapters 04-06 pass the one they are
+given, so the pool they select from holds the retrievers chapter 03 trained with the same settings.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from lampkit.store.cache import ArtifactCache
 from lampkit.data.layout import Example
 from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache, default_cache_path
 from lampkit.retrievers.encoders import DEFAULT_ENCODER, Encoder, default_device, load_encoder
-from lampkit.pipeline import Settings, get_encoder, get_llm, load_examples, metrics_by_retriever, run_pool
-from lampkit.feedback import FEEDBACK_MODULES, FeedbackStore, example_key, item_feedback, llm_key
+from lampkit.config import ConfigError, StageConfig
+from lampkit.pipeline import Context, Settings, context, metrics_by_retriever, run_pool
+from lampkit.store.deps import depends_on
+from lampkit.feedback import FeedbackStore, example_key, item_feedback, llm_key
 from lampkit.analysis.paper import paper_table
 from lampkit.retrievers import Dense
 from lampkit.ropg.method import METHODS, FrozenStates, RopgConfig, SharedLowerEncoders, train_ropg
@@ -40,47 +44,63 @@ from lampkit.analysis.tables import PAPER_COLUMN
 from lampkit.tasks import Task, get_task
 from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN
 
-__all__ = ["BOOK_CONFIG", "BOOK_TRAIN_INPUTS", "ROPG_MODULES", "RopgSetup", "ropg_setup", "retriever_name",
-           "initial_retriever", "train_examples", "train_feedback", "feedback_signal", "checkpoint", "checkpoints",
-           "load_ropg", "ropg_retrievers", "RopgResults", "run_ropg", "comparison_table", "improvement_summary",
-           "gains_beside_paper", "changed_example", "changed_example_markdown", "curves_chart"]
+__all__ = ["RopgSetup", "ROPG_MODULES", "retriever_name", "initial_retriever", "train_examples", "train_feedback",
+           "feedback_signal", "checkpoint", "checkpoints", "load_ropg", "ropg_retrievers", "RopgResults", "run_ropg",
+           "comparison_table", "improvement_summary", "gains_beside_paper", "changed_example",
+           "changed_example_markdown", "curves_chart"]
 
-# The book's training settings (chapter 03 states them): the paper's optimiser, warm-up and
-# clipping, but the top layer only, fewer inputs, epochs and a smaller batch, to fit two CPU
-# cores, and a larger learning rate for the fewer steps (3e-4: of 1e-4, 3e-4 and 1e-3 tried on
-# the LaMP-2 dev set with a prototype LLM, the one where both methods gained; 1e-3 hurt ROPG-RL
-# there and on LaMP-4). Forward passes run in the encoders' precision ("auto": bfloat16 autocast
-# on a CPU with AMX or a GPU, as the dense retrievers). RopgConfig() holds the paper's.
-BOOK_CONFIG = RopgConfig(epochs=3, batch_size=16, micro_batch_size=16, lr=3e-4, train_layers=1, dtype="auto")
-BOOK_TRAIN_INPUTS: int | None = 100  # the first N inputs of the train split; None: all
-
-# code a checkpoint depends on: training, feedback (prompts, metrics), the encoder and this module
-ROPG_MODULES = ("lampkit.ropg.method", "lampkit.ropg.stage", "lampkit.retrievers.encoders", "lampkit.retrievers",
-                "lampkit.retrievers.embedding_cache", *FEEDBACK_MODULES)
+# code a checkpoint depends on: training, feedback (prompts, metrics), the dense retriever with what they
+# import, and this module itself (its key and build)
+ROPG_MODULES = depends_on("lampkit.ropg.method", "lampkit.feedback", "lampkit.retrievers.dense") + ("lampkit.ropg.stage",)
 STAGE = "ropg"
 
 
 # ----- settings -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RopgSetup:
-    """What a ROPG checkpoint is trained with: the training settings and how many training inputs."""
+class RopgSetup(StageConfig):
+    """ROPG: what a checkpoint is trained with, the training inputs and the training settings.
 
-    config: RopgConfig
-    train_inputs: int | None  # the first N inputs of the train split; None: all
+    The dataclass defaults are the paper's (section 4 and its training details: the whole encoder,
+    Adam at 1e-5 with 5% warm-up, gradient clipping at 1, 10 epochs, effective batch 64, every
+    training input). The ``book`` preset fits two CPU cores: the top layer only, fewer inputs,
+    epochs and a smaller batch, and a larger learning rate for the fewer steps (3e-4: of 1e-4,
+    3e-4 and 1e-3 tried on the LaMP-2 dev set with a prototype LLM, the one where both methods
+    gained; 1e-3 hurt ROPG-RL there and on LaMP-4); forward passes run in the encoders' precision
+    (``dtype="auto"``: bfloat16 autocast where the hardware multiplies it fast).
+    """
 
+    train_inputs: int | None = None  # the first N inputs of the train split; None: all
+    config: RopgConfig = RopgConfig()
 
-def ropg_setup(settings: Settings) -> RopgSetup:
-    """:data:`BOOK_CONFIG` and :data:`BOOK_TRAIN_INPUTS` with the overrides in ``settings.extra["ropg"]``."""
-    overrides = dict(settings.extra.get("ropg", {}))
-    train_inputs = overrides.pop("train_inputs", BOOK_TRAIN_INPUTS)
-    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(RopgConfig)})
-    if unknown:
-        raise ValueError(f"unknown ROPG setting(s) {', '.join(unknown)}; expected train_inputs or fields of "
-                         "RopgConfig")
-    if train_inputs is not None and int(train_inputs) < 1:
-        raise ValueError(f"train_inputs must be at least 1 or None, got {train_inputs}")
-    return RopgSetup(dataclasses.replace(BOOK_CONFIG, **overrides),
-                     None if train_inputs is None else int(train_inputs))
+    PREFIX = "ropg"
+    PRESET_VALUES = {
+        "book": {"train_inputs": 100, "epochs": 3, "batch_size": 16, "micro_batch_size": 16, "lr": 3e-4,
+                 "train_layers": 1, "dtype": "auto"},
+        "paper": {},
+    }
+    HELP = {
+        "train_inputs": "first N inputs of the train split that get item feedback (all: every input)",
+        "depth": "l: the initial retriever's top items each scored by the LLM",
+        "epochs": "training epochs",
+        "batch_size": "inputs per optimizer step (the effective batch)",
+        "micro_batch_size": "inputs per forward pass (gradients accumulate up to batch_size)",
+        "lr": "Adam's peak learning rate",
+        "warmup_ratio": "share of the optimizer steps with a linear warm-up",
+        "schedule": "learning rate after the warm-up: linear decay or constant",
+        "max_grad_norm": "gradient clipping norm",
+        "train_layers": "top transformer layers trained (all: the whole encoder)",
+        "max_length": "tokens of each encoded text",
+        "seed": "seed of the training (order, sampling, dropout)",
+        "device": "torch device (none: cuda when available, else cpu)",
+        "dtype": "forward passes under autocast: bfloat16, or auto (bfloat16 where the hardware is fast); none: float32",
+        "deterministic": "deterministic torch algorithms",
+    }
+    CHOICES = {"schedule": ("linear", "constant"), "dtype": ("auto", "bfloat16")}
+    NONE_WORD = {"train_inputs": "all", "train_layers": "all", "device": "auto", "dtype": "float32"}
+
+    def __post_init__(self) -> None:
+        if self.train_inputs is not None and self.train_inputs < 1:
+            raise ConfigError(f"train_inputs must be at least 1 or None (all), got {self.train_inputs}")
 
 
 def retriever_name(method: str) -> str:
@@ -90,31 +110,25 @@ def retriever_name(method: str) -> str:
     return f"ropg-{method}"
 
 
-def _store(settings: Settings) -> FeedbackStore:
-    return FeedbackStore(settings.store) if settings.store else FeedbackStore()
-
-
 # ----- feedback and checkpoints -------------------------------------------------------------
-def initial_retriever(settings: Settings) -> Dense:
+def initial_retriever(ctx: Context | Settings) -> Dense:
     """The retriever ROPG starts from: the pool's dense baseline (same encoder, same cache)."""
-    return Dense(get_encoder(settings.encoder))
+    return Dense(context(ctx).encoder)
 
 
-def train_examples(settings: Settings, task: str | Task, setup: RopgSetup | None = None) -> list[Example]:
+def train_examples(ctx: Context | Settings, task: str | Task, setup: RopgSetup) -> list[Example]:
     """The training inputs: the first ``setup.train_inputs`` of the train split (all when None)."""
-    setup = setup or ropg_setup(settings)
-    return load_examples(settings, task, "train")[: setup.train_inputs]
+    return context(ctx).examples(task, "train")[: setup.train_inputs]
 
 
-def train_feedback(settings: Settings, task: str | Task, llm: Any = None,
+def train_feedback(ctx: Context | Settings, task: str | Task, setup: RopgSetup,
                    examples: Sequence[Example] | None = None) -> pd.DataFrame:
     """Item feedback of the training inputs (one row per input and top-l item of the initial retriever)."""
+    ctx = context(ctx)
     t = get_task(task)
-    setup = ropg_setup(settings)
-    examples = list(examples) if examples is not None else train_examples(settings, t, setup)
-    llm = llm or get_llm(settings.llm, settings.beams, t)
-    return item_feedback(t, examples, initial_retriever(settings), llm, _store(settings), depth=setup.config.depth,
-                         show_progress=settings.show_progress)
+    examples = list(examples) if examples is not None else train_examples(ctx, t, setup)
+    return item_feedback(t, examples, initial_retriever(ctx), ctx.llm(t), ctx.store, depth=setup.config.depth,
+                         show_progress=ctx.settings.show_progress)
 
 
 def feedback_signal(frame: pd.DataFrame) -> dict[str, float]:
@@ -139,7 +153,7 @@ def _digest(task: Task, examples: Sequence[Example]) -> str:
     return h.hexdigest()[:32]
 
 
-def checkpoint(settings: Settings, task: str | Task, method: str, llm: Any = None,
+def checkpoint(ctx: Context | Settings, task: str | Task, method: str, setup: RopgSetup,
                frozen: FrozenStates | None = None, cache: ArtifactCache | None = None) -> Path:
     """The folder of the ROPG-``method`` encoder for ``task``: trained on the first call, then loaded.
 
@@ -147,21 +161,21 @@ def checkpoint(settings: Settings, task: str | Task, method: str, llm: Any = Non
     (settings and training log): ``load_encoder(folder)`` reads it as any encoder. ``frozen``
     shares the frozen layers' outputs between the methods of one task (it changes no result).
     """
+    ctx = context(ctx)
     t = get_task(task)
     retriever_name(method)
-    setup = ropg_setup(settings)
     config = dataclasses.replace(setup.config, device=setup.config.device or default_device())
-    examples = train_examples(settings, t, setup)
-    llm = llm or get_llm(settings.llm, settings.beams, t)
-    initial = initial_retriever(settings)
+    examples = train_examples(ctx, t, setup)
+    llm = ctx.llm(t)
+    initial = initial_retriever(ctx)
     key = {"task": t.name, "method": method, "train": _digest(t, examples), "train_inputs": len(examples),
            "llm": llm_key(llm), "initial": initial.config, "config": dataclasses.asdict(config)}
 
     def build(tmp: Path) -> None:
-        frame = train_feedback(settings, t, llm, examples)
+        frame = train_feedback(ctx, t, setup, examples)
         # loaded again under the training seed: weights a folder lacks get the same initialisation every run
-        train_ropg(method, t, examples, frame, settings.encoder or DEFAULT_ENCODER, config, tmp / "model",
-                   show_progress=settings.show_progress, frozen=frozen)
+        train_ropg(method, t, examples, frame, ctx.settings.encoder or DEFAULT_ENCODER, config, tmp / "model",
+                   show_progress=ctx.settings.show_progress, frozen=frozen)
 
     return (cache or ArtifactCache()).get_or_build(STAGE, key, build, ROPG_MODULES) / "model"
 
@@ -190,19 +204,21 @@ def load_ropg(folders: Mapping[str, str | Path], initial: Encoder | None = None)
     return [Dense(enc, name=name) for name, enc in zip(names, text_encoders)]
 
 
-def checkpoints(settings: Settings, task: str | Task, methods: Sequence[str] = ("rl", "kd"),
-                llm: Any = None) -> dict[str, Path]:
+def checkpoints(ctx: Context | Settings, task: str | Task, setup: RopgSetup,
+                methods: Sequence[str] = ("rl", "kd")) -> dict[str, Path]:
     """:func:`checkpoint` of each method (method -> folder); the methods share the frozen layers' pass."""
+    ctx = context(ctx)
     frozen = FrozenStates()
-    return {m: checkpoint(settings, task, m, llm, frozen) for m in methods}
+    return {m: checkpoint(ctx, task, m, setup, frozen) for m in methods}
 
 
-def ropg_retrievers(settings: Settings, task: str | Task, methods: Sequence[str] = ("rl", "kd"),
-                    llm: Any = None, with_initial: bool = False) -> list[Dense]:
-    """The ROPG retrievers of ``task`` (``ropg-rl``, ``ropg-kd``), trained once per settings and cached;
+def ropg_retrievers(ctx: Context | Settings, task: str | Task, setup: RopgSetup,
+                    methods: Sequence[str] = ("rl", "kd"), with_initial: bool = False) -> list[Dense]:
+    """The ROPG retrievers of ``task`` (``ropg-rl``, ``ropg-kd``), trained once per setup and cached;
     ``with_initial``: the initial ``dense`` retriever first, sharing their frozen layers' pass."""
-    initial = get_encoder(settings.encoder).encoder if with_initial else None
-    return load_ropg(checkpoints(settings, task, methods, llm), initial)
+    ctx = context(ctx)
+    initial = ctx.encoder.encoder if with_initial else None
+    return load_ropg(checkpoints(ctx, task, setup, methods), initial)
 
 
 # ----- the experiment -----------------------------------------------------------------------
@@ -246,25 +262,25 @@ class RopgResults:
         return out
 
 
-def run_ropg(settings: Settings, methods: Sequence[str] = ("rl", "kd"), splits: Sequence[str] = ("dev",),
-             llm: Any = None) -> RopgResults:
+def run_ropg(ctx: Context | Settings, setup: RopgSetup, methods: Sequence[str] = ("rl", "kd"),
+             splits: Sequence[str] = ("dev",)) -> RopgResults:
     """Item feedback, ROPG training and pool feedback of the initial retriever and ROPG on ``splits``."""
+    ctx = context(ctx)
     names = [retriever_name(m) for m in methods]
     signal, logs, folders, feedback, metrics, examples = [], {}, {}, {}, {}, {}
-    for t in settings.tasks:
-        task_llm = llm or get_llm(settings.llm, settings.beams, t)
-        signal.append({"task": t.name, **feedback_signal(train_feedback(settings, t, task_llm))})
-        trained = checkpoints(settings, t, methods, task_llm)
+    for t in ctx.tasks:
+        signal.append({"task": t.name, **feedback_signal(train_feedback(ctx, t, setup))})
+        trained = checkpoints(ctx, t, setup, methods)
         folders[t.name] = {retriever_name(m): f for m, f in trained.items()}
         logs[t.name] = {retriever_name(m): json.loads((f / "ropg.json").read_text())["log"] for m, f in trained.items()}
-        pool = load_ropg(trained, initial=get_encoder(settings.encoder).encoder)  # dense first
+        pool = load_ropg(trained, initial=ctx.encoder.encoder)  # dense first
         feedback[t.name], metrics[t.name], examples[t.name] = {}, {}, {}
         for split in splits:
-            exs = load_examples(settings, t, split)
-            df = run_pool(settings, t, split, pool, task_llm, exs)
+            exs = ctx.examples(t, split)
+            df = run_pool(ctx, t, split, pool, exs)
             feedback[t.name][split], examples[t.name][split] = df, exs
             metrics[t.name][split] = metrics_by_retriever(df, t, exs)
-    return RopgResults(names, ropg_setup(settings), pd.DataFrame(signal).set_index("task"), logs, folders,
+    return RopgResults(names, setup, pd.DataFrame(signal).set_index("task"), logs, folders,
                        feedback, metrics, examples)
 
 

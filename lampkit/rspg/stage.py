@@ -29,9 +29,11 @@ import pandas as pd
 from lampkit.store.cache import ArtifactCache
 from lampkit.data.layout import Example
 from lampkit.retrievers.embedding_cache import EmbeddingCache, default_cache_path
-from lampkit.pipeline import Settings, get_encoder, get_llm, load_examples, run_pool
+from lampkit.config import StageConfig
+from lampkit.store.deps import depends_on
+from lampkit.pipeline import Context, Settings, context, get_encoder, run_pool
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
-from lampkit.ropg.stage import ropg_retrievers
+from lampkit.ropg.stage import RopgSetup, ropg_retrievers
 from lampkit.feedback import eval_matrix
 from lampkit.metrics.lamp import aggregate
 from lampkit.analysis.paper import paper_table
@@ -54,19 +56,22 @@ SELECTORS = ("rspg-pre", "rspg-post")
 # the columns of the paper's Table 4 (success rates), in its order
 TABLE4_COLUMNS = ("wig", "nqc", "sigma_max", "sigma_x", "rspg_pre", "rspg_post")
 POOL_LABELS = {"full": "", "no-ropg": "_no_ropg"}  # pool -> suffix of its columns in Table 5
-SELECTOR_MODULES = ("lampkit.rspg.selector", "lampkit.retrievers.encoders")
+# code a trained selector depends on: the selector with what it imports, and this module (key and build)
+SELECTOR_MODULES = depends_on("lampkit.rspg.selector") + ("lampkit.rspg.stage",)
 ORACLES = ("oracle-upper", "oracle-lower")
 
 
 @dataclass(frozen=True)
-class RspgConfig:
-    """Settings of the selectors and the QPP baselines.
+class RspgConfig(StageConfig):
+    """RSPG: the selectors' settings and the QPP baselines'.
 
-    The defaults fit a CPU budget: a frozen encoder (``trainable_layers=0``), the embedded MiniLM
-    cut to its bottom ``encoder_layers`` transformer layer(s), whose mean-pooled embedding of the
-    first ``max_length`` tokens of each text is computed once and kept in the embedding cache,
-    under a linear layer trained with Adam at ``lr`` for ``epochs``. :meth:`paper` gives the
-    paper's selector. ``qpp_k`` is the depth of WIG and NQC, ``qpp_x`` the fraction of sigma_x%.
+    The ``book`` preset (the dataclass defaults) fits a CPU budget: a frozen encoder
+    (``trainable_layers=0``), the embedded MiniLM cut to its bottom ``encoder_layers`` transformer
+    layer(s), whose mean-pooled embedding of the first ``max_length`` tokens of each text is computed
+    once and kept in the embedding cache, under a linear layer trained with Adam at ``lr`` for
+    ``epochs``. The ``paper`` preset is the paper's selector (section 5): Longformer-base over 1,024
+    tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs. ``qpp_k`` is the depth of WIG and NQC,
+    ``qpp_x`` the fraction of sigma_x%.
     """
 
     encoder: str | None = None
@@ -80,12 +85,30 @@ class RspgConfig:
     qpp_k: int = 4
     qpp_x: float = 0.5
 
+    PREFIX = "rspg"
+    PRESET_VALUES = {
+        "book": {},
+        "paper": {"encoder": "allenai/longformer-base-4096", "encoder_layers": None, "max_length": 1024,
+                  "trainable_layers": None, "lr": 1e-5},
+    }
+    HELP = {
+        "encoder": "the selector's encoder, a Hugging Face name or folder (none: the embedded MiniLM)",
+        "encoder_layers": "bottom transformer layers of the selector's encoder kept (all: every layer)",
+        "max_length": "selector input tokens",
+        "trainable_layers": "top encoder layers the selector trains (0: a frozen encoder; all: every layer)",
+        "epochs": "selector training epochs",
+        "lr": "the selector's Adam learning rate",
+        "batch_size": "inputs per optimizer step",
+        "seed": "seed of the selector's training",
+        "qpp_k": "depth of WIG and NQC",
+        "qpp_x": "fraction x of sigma_x%",
+    }
+    NONE_WORD = {"encoder_layers": "all", "trainable_layers": "all", "encoder": "embedded"}
+
     @classmethod
     def paper(cls, **changes) -> "RspgConfig":
-        """Longformer-base over 1024 tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs (SPEC section 6)."""
-        settings = {"encoder": "allenai/longformer-base-4096", "encoder_layers": None, "max_length": 1024,
-                    "trainable_layers": None, "lr": 1e-5}
-        return cls(**{**settings, **changes})
+        """The ``paper`` preset (with ``changes``)."""
+        return cls.preset("paper", **changes)
 
     def training(self) -> dict[str, object]:
         """The settings a trained selector depends on."""
@@ -96,18 +119,18 @@ class RspgConfig:
 POOL: tuple[str, ...] = ("none", "recency", "bm25", "dense", "ropg-rl", "ropg-kd")
 
 
-def selection_pool(settings: Settings, task: str | Task, with_ropg: bool = True) -> list:
+def selection_pool(ctx: Context | Settings, task: str | Task, ropg: RopgSetup, with_ropg: bool = True) -> list:
     """The pool RSPG selects from, in :data:`POOL` order; ``with_ropg=False`` is the ablation's pool.
 
-    The ROPG retrievers come from :func:`lampkit.ropg.stage.ropg_retrievers` (trained once per
-    task and settings, then loaded from the artifact cache).
+    The ROPG retrievers come from :func:`lampkit.ropg.stage.ropg_retrievers` with the setup
+    ``ropg`` (trained once per task and setup, then loaded from the artifact cache).
     """
+    ctx = context(ctx)
     pool = [NoPersonalization(), Recency(), BM25()]
     if not with_ropg:
-        return pool + [Dense(get_encoder(settings.encoder))]
+        return pool + [Dense(ctx.encoder)]
     # dense, ropg-rl, ropg-kd: one pass of the frozen lower layers embeds a text for all three
-    return pool + ropg_retrievers(settings, task, methods=("rl", "kd"), with_initial=True)
-
+    return pool + ropg_retrievers(ctx, task, ropg, methods=("rl", "kd"), with_initial=True)
 
 
 def _wide(df: pd.DataFrame, pool: Sequence[str], column: str) -> np.ndarray:
@@ -231,34 +254,33 @@ class Selection:
         return pd.DataFrame({m: aggregate(self.task, list(outputs[rows, c]), gold) for m, c in picks.items()}).T
 
 
-def run_selection(settings: Settings, task: str | Task, pool: Sequence, config: RspgConfig = RspgConfig(),
-                  eval_split: str = "test", modes: Sequence[str] = MODES, llm=None,
+def run_selection(ctx: Context | Settings, task: str | Task, pool: Sequence, config: RspgConfig = RspgConfig(),
+                  eval_split: str = "test", modes: Sequence[str] = MODES,
                   examples: Mapping[str, Sequence[Example]] | None = None,
                   artifacts: ArtifactCache | None = None) -> Selection:
     """Train the selectors of ``modes`` on the train split and let every method choose on ``eval_split``.
 
-    ``pool`` is a list of retrievers (names unique, in the order of the pool); ``llm`` defaults
-    to :func:`lampkit.pipeline.get_llm` for the task and ``examples`` (split -> examples) to
-    the settings' data.
+    ``pool`` is a list of retrievers (names unique, in the order of the pool); ``examples``
+    (split -> examples) defaults to the context's data.
     """
+    ctx = context(ctx)
     t = get_task(task)
     names = [r.name for r in pool]
     if len(set(names)) != len(names) or not names:
         raise ValueError(f"the pool needs distinct retriever names, got {names}")
     if eval_split == "train":
         raise ValueError("the selectors train on the train split: evaluate on dev or test")
-    llm = llm or get_llm(settings.llm, settings.beams, t)
     given = dict(examples or {})
-    exs = {s: list(given[s]) if s in given else load_examples(settings, t, s) for s in ("train", eval_split)}
-    train = run_pool(settings, t, "train", pool, llm, exs["train"])
-    test = run_pool(settings, t, eval_split, pool, llm, exs[eval_split])
+    exs = {s: list(given[s]) if s in given else ctx.examples(t, s) for s in ("train", eval_split)}
+    train = run_pool(ctx, t, "train", pool, exs["train"])
+    test = run_pool(ctx, t, eval_split, pool, exs[eval_split])
     tokenizer = get_encoder(config.encoder).encoder.tokenizer
     evals = eval_matrix(train, names)
     choices: dict[str, np.ndarray] = {}
     history: dict[str, list[float]] = {}
     for mode in modes:
         texts = selector_texts(train, names, mode, tokenizer, config.max_length)
-        selector = fit_selector(texts, evals, config, artifacts, settings.show_progress)
+        selector = fit_selector(texts, evals, config, artifacts, ctx.settings.show_progress)
         choices[f"rspg-{mode}"] = predict(selector, selector_texts(test, names, mode, tokenizer, config.max_length),
                                           cache=EmbeddingCache(default_cache_path()))
         history[mode] = list(selector.history)
@@ -269,18 +291,24 @@ def run_selection(settings: Settings, task: str | Task, pool: Sequence, config: 
     return Selection(t.name, names, eval_split, exs[eval_split], test, matrix, choices, history)
 
 
-def run_rspg(settings: Settings, config: RspgConfig = RspgConfig(), eval_split: str = "test",
+def run_rspg(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, eval_split: str = "test",
              with_ropg: bool = True, modes: Sequence[str] = MODES) -> dict[str, Selection]:
-    """:func:`run_selection` on every task of ``settings`` with the RSPG pool (task -> selection)."""
-    return {t.name: run_selection(settings, t, selection_pool(settings, t, with_ropg), config, eval_split, modes)
-            for t in settings.tasks}
+    """:func:`run_selection` on every task of the context with the RSPG pool (task -> selection).
+
+    ``ropg`` is the setup of the pool's ROPG retrievers (chapter 03's), used when ``with_ropg``.
+    """
+    ctx = context(ctx)
+    return {t.name: run_selection(ctx, t, selection_pool(ctx, t, ropg, with_ropg), config, eval_split, modes)
+            for t in ctx.tasks}
 
 
-def run_ablation(settings: Settings, config: RspgConfig = RspgConfig(), eval_split: str = "test",
+def run_ablation(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, eval_split: str = "test",
                  with_ropg: bool = True) -> dict[str, dict[str, Selection]]:
     """Pool (``full``, ``no-ropg``) -> task -> selection; without ROPG only the ``no-ropg`` pool exists."""
+    ctx = context(ctx)
     pools = (True, False) if with_ropg else (False,)
-    return {("full" if ropg else "no-ropg"): run_rspg(settings, config, eval_split, ropg) for ropg in pools}
+    return {("full" if with_pool else "no-ropg"): run_rspg(ctx, config, ropg, eval_split, with_pool)
+            for with_pool in pools}
 
 
 # ----- Table 4 and the end-to-end metrics ------------------------------------------------------

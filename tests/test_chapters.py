@@ -1,0 +1,74 @@
+"""A chapter's parameters, its subcommand's flags and its configurations are one thing (lampkit.chapters)."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lampkit import chapters
+from lampkit.cli import build_parser
+from lampkit.config import ConfigError
+from notebooks import ROOT
+
+
+def _parameters_cell(chapter: str) -> str:
+    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    return "".join(cell["source"])
+
+
+def _subcommand(command: str) -> argparse.ArgumentParser:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[command]
+
+
+@pytest.mark.parametrize("chapter", list(chapters.CHAPTERS))
+def test_parameters_cell_is_generated_from_the_chapters_configs(chapter):
+    assert _parameters_cell(chapter) == chapters.parameters_source(chapter)
+
+
+@pytest.mark.parametrize("chapter", list(chapters.CHAPTERS))
+def test_subcommand_flags_are_the_chapters_parameters(chapter):
+    ch = chapters.CHAPTERS[chapter]
+    flags = {a.dest for a in _subcommand(ch.command)._actions if a.dest != "help"}
+    assert flags == set(ch.params())
+    # and both come from the same classes: every flag is an option of one of the chapter's configurations
+    assert set(ch.params()) - {"preset"} == {o.param for cls in ch.configs for o in cls.options()}
+
+
+def test_the_same_values_through_flags_and_parameters():
+    args = _subcommand("rspg").parse_args(["--preset", "paper", "--ropg-epochs", "5", "--task", "lamp3",
+                                           "--rspg-max-length", "512", "--with-ropg", "false"])
+    by_flags = chapters.from_args("04_selection", args)
+    by_params = chapters.chapter_run("04_selection", {"preset": "paper", "ropg_epochs": 5, "task": "lamp3",
+                                                      "rspg_max_length": 512, "with_ropg": False})
+    assert by_flags == by_params
+    assert by_flags.ropg.config.epochs == 5 and by_flags.ropg.config.lr == 1e-5  # the paper's, but 5 epochs
+    assert by_flags.rspg.encoder == "allenai/longformer-base-4096" and by_flags.rspg.max_length == 512
+
+
+def test_bad_parameters_name_themselves_and_what_is_allowed():
+    with pytest.raises(ConfigError, match=r"unknown chapter parameter 'epochs'.*allowed: task, .*ropg_epochs"):
+        chapters.chapter_run("03_ropg", {"epochs": 3})
+    with pytest.raises(ConfigError, match="'preset' must be one of book, paper"):
+        chapters.chapter_run("03_ropg", {"preset": "fast"})
+    with pytest.raises(ConfigError, match="'eval_split' must be one of 'dev', 'test'"):
+        chapters.chapter_run("02_retrieval", {"eval_split": "train"})
+    with pytest.raises(ConfigError, match="methods 'ppo'"):
+        chapters.chapter_run("03_ropg", {"methods": "ppo"})
+    # what is not a plain value (modules, functions) is no parameter
+    assert chapters.chapter_run("03_ropg", {"json": json, "f": print, "_hidden": 1}).preset == "book"
+
+
+def test_a_chapter_run_with_an_unknown_parameter_fails_naming_it(tmp_path):
+    out = tmp_path / "out.ipynb"
+    env = dict(os.environ, LAMPKIT_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "book" / "03_ropg.ipynb"), str(out),
+                           "--log-level", "ERROR", "-k", "python3", "-p", "scale", "tiny", "-p", "ropg_epoch", "1"],
+                          env=env, cwd=ROOT / "book", capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr + (out.read_text() if out.exists() else "")
+    assert "unknown chapter parameter 'ropg_epoch'" in text and "did you mean 'ropg_epochs'" in text
