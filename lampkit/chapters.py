@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from lampkit.config import PRESETS, ConfigError, StageConfig
+from lampkit.config import PRESETS, ConfigError, StageConfig, unknown_message
 from lampkit.pipeline import Context, Settings, context
 from lampkit.ropg.method import METHODS as ROPG_METHODS
 from lampkit.ropg.stage import RopgSetup
@@ -178,9 +178,7 @@ def _build(chapter: str, given: Mapping[str, Any], where: str) -> ChapterRun:
     allowed = ch.params()
     unknown = [n for n in given if n not in allowed]
     if unknown:
-        from lampkit.config import _unknown
-
-        raise ConfigError(_unknown(unknown[0], allowed, where))
+        raise ConfigError(unknown_message(unknown[0], allowed, where))
     configs = {}
     for cls in ch.configs:
         mine = {p: given[p] for p in cls.params() if p in given}
@@ -247,10 +245,9 @@ def parameter_table(run: ChapterRun) -> pd.DataFrame:
     for cls, config in run.configs.items():
         if not cls.PREFIX:
             continue
-        book, paper = cls.preset("book").flat(), cls.preset("paper").flat()
+        book, paper, values = cls.preset("book").flat(), cls.preset("paper").flat(), config.flat()
         for o in cls.options():
-            value = config.flat()[o.name]
-            rows.append({"setting": o.param, "this run": _show(value), "book": _show(book[o.name]),
+            rows.append({"setting": o.param, "this run": _show(values[o.name]), "book": _show(book[o.name]),
                          "paper": _show(paper[o.name])})
     return pd.DataFrame(rows).set_index("setting")
 

@@ -26,7 +26,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
-__all__ = ["ConfigError", "Option", "StageConfig", "PRESETS"]
+__all__ = ["ConfigError", "Option", "StageConfig", "PRESETS", "unknown_message"]
 
 PRESETS = ("book", "paper")
 
@@ -158,7 +158,7 @@ class StageConfig:
         flat = {}
         for param, value in params.items():
             if param not in by_param:
-                raise ConfigError(_unknown(param, list(by_param), where))
+                raise ConfigError(unknown_message(param, list(by_param), where))
             o = by_param[param]
             flat[o.name] = _check_value(o, value, where)
         return cls.preset(preset, **flat)
@@ -222,7 +222,8 @@ def _assemble(cls: type, path: tuple[str, ...], flat: Mapping[str, Any], by_name
         raise ConfigError(f"{cls.__name__}: {err}") from None
 
 
-def _unknown(name: str, allowed: Sequence[str], where: str) -> str:
+def unknown_message(name: str, allowed: Sequence[str], where: str) -> str:
+    """"unknown <where> <name> (did you mean ...?); allowed: ..." for a name no configuration takes."""
     close = difflib.get_close_matches(name, allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown {where} {name!r}{hint}; allowed: {', '.join(allowed)}"
