@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from lampkit.config import PRESETS, ConfigError, StageConfig, unknown_message
+from lampkit.longform.experiment import LongformSettings
 from lampkit.pipeline import Context, Settings, context
 from lampkit.ropg.method import METHODS as ROPG_METHODS
 from lampkit.ropg.stage import RopgSetup
@@ -106,7 +107,8 @@ class Table3Run(StageConfig):
 
 @dataclass(frozen=True)
 class Chapter:
-    """A chapter: its notebook, the configurations it takes (core first, its run options last), its subcommand."""
+    """A chapter: its notebook, the configurations it takes (core first, its run options last), its subcommand
+    (``"longform run"``: a subcommand of a subcommand)."""
 
     notebook: str
     configs: tuple[type[StageConfig], ...]
@@ -128,6 +130,7 @@ CHAPTERS: dict[str, Chapter] = {
     "04_selection": Chapter("04_selection.ipynb", (Settings, RopgSetup, RspgConfig, SelectionRun), "rspg"),
     "05_oracle": Chapter("05_oracle.ipynb", (Settings, RopgSetup, RspgConfig, SelectionRun), "ablation"),
     "06_results": Chapter("06_results.ipynb", (Settings, RopgSetup, RspgConfig, Table3Run), "table3"),
+    "07_multistage": Chapter("07_multistage.ipynb", (LongformSettings,), "longform run"),
 }
 
 
@@ -150,6 +153,10 @@ class ChapterRun:
     @property
     def rspg(self) -> RspgConfig:
         return self.configs[RspgConfig]  # type: ignore[return-value]
+
+    @property
+    def longform(self) -> LongformSettings:
+        return self.configs[LongformSettings]  # type: ignore[return-value]
 
     @property
     def run(self) -> Any:

@@ -165,12 +165,19 @@ class StageConfig:
 
     # ----- command line -------------------------------------------------------------------
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser, preset: str = "book") -> None:
-        """One flag per option; the default shown is ``preset``'s (``--preset`` picks another)."""
+    def add_arguments(cls, parser: argparse.ArgumentParser, preset: str = "book",
+                      only: Sequence[str] | None = None) -> None:
+        """One flag per option (``only``: these fields); the default shown is ``preset``'s (``--preset`` picks another)."""
+        if only is not None:
+            unknown = sorted(set(only) - {o.name for o in cls.options()})
+            if unknown:
+                raise TypeError(f"{cls.__name__} has no option {', '.join(unknown)}")
         base = cls.preset(preset).flat()
         group = parser.add_argument_group((cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip("."))
         paper = cls.preset("paper").flat() if "paper" in cls.PRESET_VALUES else base
         for o in cls.options():
+            if only is not None and o.name not in only:
+                continue
             shown = _spell(o, base[o.name])
             extra = f"; paper: {_spell(o, paper[o.name])}" if paper[o.name] != base[o.name] else ""
             help_text = f"{o.help} (default: {shown}{extra})" if o.help else f"(default: {shown}{extra})"

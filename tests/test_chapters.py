@@ -10,6 +10,7 @@ import pytest
 
 from lampkit import chapters
 from lampkit.cli import build_parser
+from lampkit.cli import longform as cli_longform
 from lampkit.config import ConfigError
 from notebooks import ROOT
 
@@ -21,8 +22,12 @@ def _parameters_cell(chapter: str) -> str:
 
 
 def _subcommand(command: str) -> argparse.ArgumentParser:
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices[command]
+    """The parser of ``command`` (``"longform run"``: a subcommand's subcommand)."""
+    parser = build_parser()
+    for word in command.split():
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    return parser
 
 
 @pytest.mark.parametrize("chapter", list(chapters.CHAPTERS))
@@ -33,7 +38,7 @@ def test_parameters_cell_is_generated_from_the_chapters_configs(chapter):
 @pytest.mark.parametrize("chapter", list(chapters.CHAPTERS))
 def test_subcommand_flags_are_the_chapters_parameters(chapter):
     ch = chapters.CHAPTERS[chapter]
-    flags = {a.dest for a in _subcommand(ch.command)._actions if a.dest != "help"}
+    flags = {a.dest for a in _subcommand(ch.command)._actions if a.dest != "help"} - cli_longform.NOT_PARAMETERS
     assert flags == set(ch.params())
     # and both come from the same classes: every flag is an option of one of the chapter's configurations
     assert set(ch.params()) - {"preset"} == {o.param for cls in ch.configs for o in cls.options()}
@@ -72,3 +77,30 @@ def test_a_chapter_run_with_an_unknown_parameter_fails_naming_it(tmp_path):
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr + (out.read_text() if out.exists() else "")
     assert "unknown chapter parameter 'ropg_epoch'" in text and "did you mean 'ropg_epochs'" in text
+
+
+def test_longform_flags_and_parameters_give_the_same_settings():
+    args = _subcommand("longform run").parse_args(["--scale", "tiny", "--steps", "7", "--eval-split", "dev",
+                                                   "--ablation-ranker", "RankSnippet"])
+    by_flags = chapters.from_args("07_multistage", args).longform
+    by_params = chapters.chapter_run("07_multistage", {"scale": "tiny", "steps": 7, "eval_split": "dev",
+                                                       "ablation_ranker": "RankSnippet"}).longform
+    assert by_flags == by_params and by_flags.finetune.steps == 7
+    with pytest.raises(ConfigError, match="'ablation_ranker' must be one of"):
+        chapters.chapter_run("07_multistage", {"ablation_ranker": "RankBest"})
+    with pytest.raises(ConfigError, match="unknown chapter parameter 'step'.*did you mean 'steps'"):
+        chapters.chapter_run("07_multistage", {"step": 7})
+
+
+@pytest.mark.parametrize("command", ["stats", "synth", "llm train"])
+def test_data_flags_come_from_the_core_settings(command):
+    from lampkit.pipeline import Settings
+
+    parser = _subcommand(command)
+    flags = {a.dest for a in parser._actions}
+    core = {o.param for o in Settings.options()}
+    assert {"task", "scale", "seed"} <= flags
+    for action in parser._actions:  # each data flag is the core setting's, with its help and choices
+        if action.dest in core:
+            option = next(o for o in Settings.options() if o.param == action.dest)
+            assert action.option_strings == [option.flag] and action.help.startswith(option.help)

@@ -107,7 +107,9 @@ def test_cli_writes_the_data(tmp_path):
     assert args.func(args) == 0
     assert sorted(p.name for p in (tmp_path / "longform").iterdir()) == ["dev.jsonl", "test.jsonl", "train.jsonl"]
     args = parser.parse_args(["longform", "run", "--scale", "tiny", "--eval-split", "dev", "--threads", "1"])
-    assert (args.scale, args.eval_split, args.threads, args.data_dir) == ("tiny", "dev", 1, None)
+    settings = experiment.LongformSettings.from_args(args)
+    assert (settings.scale, settings.eval_split, settings.threads, settings.data_dir) == ("tiny", "dev", 1, None)
+    assert settings == experiment.LongformSettings(scale="tiny", eval_split="dev", threads=1)
 
 
 def test_the_report_writes_its_sentences_from_the_numbers(tiny_run):

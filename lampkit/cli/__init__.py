@@ -8,10 +8,17 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from lampkit.cli.core import _add_core
 from lampkit.pipeline import Settings
 
 __all__ = ["main", "build_parser"]
+
+DATA_OPTIONS = ("task", "data_dir", "scale", "seed")  # the core settings that name the data
+
+
+def _data_settings(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with the data settings resolved as every chapter resolves them (:class:`Settings`)."""
+    settings = Settings.from_args(args)
+    return argparse.Namespace(**{**vars(args), **{name: getattr(settings, name) for name in DATA_OPTIONS}})
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -19,6 +26,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     from lampkit.longform.synth import write_longform
 
+    args = _data_settings(args)
     out = synth.write_mini_lamp(args.out, seed=args.seed, scale=args.scale, tasks=args.task)
     print(f"mini-LaMP (scale {args.scale}, seed {args.seed}) written to {out}")
     if args.task == "all":  # the long-form task of Li et al. (chapter 07) beside the LaMP tasks
@@ -54,6 +62,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     from lampkit.data.stats import statistics_table
     from lampkit.tasks import resolve_tasks
 
+    args = _data_settings(args)
     root = resolve_data_dir(args.data_dir, args.scale, args.seed)
     per_task = {}
     for t in resolve_tasks(args.task):
@@ -65,7 +74,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 def _cmd_llm_train(args: argparse.Namespace) -> int:
     from lampkit.llm.small_t5 import train_cli
 
-    return train_cli(args)
+    return train_cli(_data_settings(args))
 
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
@@ -101,9 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="write the embedded mini-LaMP benchmark in the official layout")
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", default="default", choices=["tiny", "small", "default"])
-    p.add_argument("--task", default="all", help="lamp1..lamp7, a comma-separated list, or all")
+    Settings.add_arguments(p, only=("task", "scale", "seed"))
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="check a folder of LaMP files (layout, fields, ids, dates)")
@@ -119,17 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("stats", help="dataset statistics in the shape of the paper's Table 1")
-    p.add_argument("--data-dir", type=Path, default=None, help="real LaMP files (default: mini-LaMP)")
-    p.add_argument("--scale", default="default", choices=["tiny", "small", "default"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--task", default="all")
+    Settings.add_arguments(p, only=DATA_OPTIONS)
     p.add_argument("--scheme", default="time", choices=["time", "user"])
     p.set_defaults(func=_cmd_stats)
 
     llm = sub.add_parser("llm", help="the frozen LLM").add_subparsers(dest="llm_command", required=True)
     p = llm.add_parser("train", help="train the embedded small T5 from scratch on mini-LaMP")
     p.add_argument("--out", required=True, type=Path)
-    _add_core(p)
+    Settings.add_arguments(p, only=DATA_OPTIONS)
     p.add_argument("--eval-seed", type=int, default=0, help="mini-LaMP seed of the dev sets in the model card")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)

@@ -16,9 +16,7 @@ def _cmd_synth(args: Any) -> int:
 
 
 def _cmd_run(args: Any) -> int:
-    settings = LongformSettings(data_dir=str(args.data_dir) if args.data_dir else None, scale=args.scale,
-                                seed=args.seed, encoder=args.encoder, eval_split=args.eval_split,
-                                threads=args.threads, show_progress=False)
+    settings = LongformSettings.from_args(args).with_(show_progress=False)
     results = run(settings)
     for which in ("rankers", "ablation"):
         table = results.metrics.loc[[c.name for c in getattr(results, which)]] * 100
@@ -42,6 +40,9 @@ def _cmd_train_base(args: Any) -> int:
     return 0
 
 
+NOT_PARAMETERS = frozenset({"out"})  # flags of ``longform run`` that are no chapter parameter
+
+
 def add_cli(sub: Any) -> None:
     """``lampkit longform synth`` and ``lampkit longform run`` on argparse's subparsers ``sub``."""
     longform = sub.add_parser("longform", help="long-form personalized writing (Li et al. 2023, chapter 07)")
@@ -51,15 +52,9 @@ def add_cli(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", default="default", choices=list(synth.SCALES))
     p.set_defaults(func=_cmd_synth)
-    p = lsub.add_parser("run", help="rankers and ablations of the multistage pipeline; prints both tables")
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="a folder of {train,dev,test}.jsonl or a mini-LaMP tree (default: the embedded data)")
-    p.add_argument("--scale", default=None, choices=list(synth.SCALES),
-                   help="scale of the embedded data (default: $LAMPKIT_SCALE, else default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--encoder", default=None, help="the dense rankers' encoder (default: the embedded MiniLM)")
-    p.add_argument("--eval-split", default="test", choices=["dev", "test"])
-    p.add_argument("--threads", type=int, default=2)
+    p = lsub.add_parser("run", help="rankers and ablations of the multistage pipeline; prints both tables "
+                        "(the flags are chapter 07's parameters)")
+    LongformSettings.add_arguments(p)
     p.add_argument("--out", type=Path, default=None, help="write the metrics as JSON here")
     p.set_defaults(func=_cmd_run)
     p = lsub.add_parser("train-base", help="pre-train the base generator (the one lampkit ships: --out "

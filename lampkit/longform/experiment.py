@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 import torch
 
+from lampkit.config import ConfigError, StageConfig
 from lampkit.store.cache import ArtifactCache
 from lampkit.store.deps import depends_on
 from lampkit.data.sources import resolve_scale
@@ -40,7 +41,7 @@ from lampkit.longform.data import SPLITS, Document, LongformExample, build_examp
 from lampkit.longform.generator import GeneratorConfig, author_pairs, load_generator, train_generator
 from lampkit.longform.metrics import METRIC_NAMES, METRICS, aggregate, markers, per_example
 from lampkit.longform.pipeline import PipelineConfig, build_inputs, chapter_configs, mixture
-from lampkit.longform.rankers import Entry, make_rankers
+from lampkit.longform.rankers import RANKERS, Entry, make_rankers
 from lampkit.longform.synthesis import DocumentFrequencies
 
 __all__ = ["EMBEDDED_BASE", "LongformSettings", "LongformResults", "data_folder", "documents", "load", "pretrain_base",
@@ -59,8 +60,15 @@ GENERATOR_MODULES = depends_on(*BASE_MODULES, "lampkit.longform.metrics")
 
 
 @dataclass(frozen=True)
-class LongformSettings:
-    """The chapter's parameters."""
+class LongformSettings(StageConfig):
+    """Long-form writing (chapter 07): data, rankers, the base generator and its fine-tuning.
+
+    The settings Li et al. state (the 150-character immediate context, 250-character snippets,
+    ranked entries cut at 2,500 characters, at most 20 key elements, the 1:1 multitask mixture)
+    are constants of the stages, not options; the paper's generator (a fine-tuned LLM) has no
+    offline stand-in beyond the small T5 trained here, so the ``book`` and ``paper`` presets are
+    the same: the dataclass defaults.
+    """
 
     data_dir: str | None = None  # a folder of {train,dev,test}.jsonl (or a mini-LaMP tree); None: embedded
     scale: str | None = None  # None: $LAMPKIT_SCALE, else "default" (lampkit.data.sources.resolve_scale)
@@ -80,6 +88,25 @@ class LongformSettings:
     threads: int = 2
     show_progress: bool = True
 
+    NOT_OPTIONS = frozenset({"generator", "base_seeds", "show_progress"})
+    HELP = {
+        "data_dir": "a folder of {train,dev,test}.jsonl or a mini-LaMP tree (none: the embedded long-form data)",
+        "scale": "size of the embedded data: tiny, small or default (none: $LAMPKIT_SCALE, else default)",
+        "seed": "data seed (the embedded base generator is pre-trained on other seeds)",
+        "encoder": "the dense rankers' encoder: a Hugging Face name or folder (none: the embedded MiniLM)",
+        "eval_split": "split of the tables",
+        "ablation_ranker": "the ranker of the ablation table (the paper's best: RankDocBySnpt)",
+        "train_targets": "current documents per training author",
+        "base_model": "embedded (the base generator lampkit ships), train (pre-train it here) or a folder",
+        "base_targets": "current documents per author in the base's pre-training",
+        "base_steps": "pre-training steps when the base is pre-trained here",
+        "steps": "fine-tuning steps per configuration (none: 10, 30 or 50 by scale)",
+        "base_lr": "learning rate of the base's pre-training",
+        "lr": "learning rate of the fine-tuning",
+        "threads": "CPU threads for training and generation",
+    }
+    CHOICES = {"scale": tuple(synth.SCALES), "eval_split": ("dev", "test"), "ablation_ranker": RANKERS}
+
     @property
     def base(self) -> GeneratorConfig:
         """The base's training: ``base_steps`` at ``base_lr``, warm-up over 5% of the steps."""
@@ -96,12 +123,13 @@ class LongformSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", resolve_scale(self.scale))
         if self.eval_split not in SPLITS or self.eval_split == "train":
-            raise ValueError(f"eval_split must be dev or test, not {self.eval_split!r}")
+            raise ConfigError(f"eval_split must be dev or test, not {self.eval_split!r}")
+        if self.scale not in synth.SCALES:
+            raise ConfigError(f"scale must be one of {', '.join(synth.SCALES)}, got {self.scale!r}")
+        if self.ablation_ranker not in RANKERS:
+            raise ConfigError(f"ablation_ranker must be one of {', '.join(RANKERS)}, got {self.ablation_ranker!r}")
         if self.data_dir is None and self.seed in self.base_seeds:
-            raise ValueError(f"base_seeds {self.base_seeds} include the evaluation seed {self.seed}")
-
-    def with_(self, **changes: Any) -> "LongformSettings":
-        return dataclasses.replace(self, **changes)
+            raise ConfigError(f"base_seeds {self.base_seeds} include the evaluation seed {self.seed}")
 
 
 # ----- data --------------------------------------------------------------------------------
