@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol, Sequence
 
 __all__ = [
+    "direction",
     "LAMP2_TAGS",
     "TASK_NAMES",
     "Task",
@@ -145,6 +146,11 @@ def _splice_after_title(inp: str, joined: str) -> str:
     return inp[: i + 5] + ", and " + joined + inp[i + 5:]
 
 
+def direction(higher_is_better: bool) -> float:
+    """The sign that turns a metric into a score to maximise: +1.0 if higher is better, else -1.0."""
+    return 1.0 if higher_is_better else -1.0
+
+
 @dataclass(frozen=True)
 class Task:
     """Everything that makes one LaMP task what it is."""
@@ -186,6 +192,11 @@ class Task:
     @property
     def higher_is_better(self) -> bool:
         return self.kind != "rating"
+
+    @property
+    def sign(self) -> float:
+        """+1.0 when a higher main metric is better (accuracy, F1, ROUGE), -1.0 when lower is (MAE)."""
+        return direction(self.higher_is_better)
 
     def metric_higher_is_better(self, metric: str) -> bool:
         return metric not in ("mae", "rmse")

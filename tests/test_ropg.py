@@ -335,3 +335,26 @@ def test_initial_encoder_joins_the_shared_pass_in_bfloat16(tiny_encoder_dir, lam
     family.embed_all = lambda *a: members.append(list(a[4])) or real(*a)
     CachedEncoder(family.member(1), cache).encode(new)
     assert members == [[1, 2]]
+
+
+def test_kd_loss_is_the_kl_divergence_from_kd_target():
+    """KL(p_t || pi) over the unmasked slots, written out: p_t = softmax(1, 0), pi = softmax(2, 1)."""
+    import math
+
+    scores = torch.tensor([[2.0, 1.0, 5.0]])
+    mask = torch.tensor([[True, True, False]])
+    evals = torch.tensor([[1.0, 0.0, 9.0]])
+    p = [math.e / (math.e + 1), 1 / (math.e + 1)]
+    pi = [math.e ** 2 / (math.e ** 2 + math.e), math.e / (math.e ** 2 + math.e)]
+    expected = sum(pt * (math.log(pt) - math.log(q)) for pt, q in zip(p, pi))
+    assert kd_target(evals, mask)[0].tolist() == pytest.approx([*p, 0.0], rel=1e-6)
+    assert kd_loss(scores, mask, evals).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_kd_loss_takes_its_target_from_kd_target(monkeypatch):
+    from lampkit.ropg import method
+
+    scores, mask, evals = torch.tensor([[0.0, 1.0]]), torch.tensor([[True, True]]), torch.tensor([[1.0, 0.0]])
+    before = method.kd_loss(scores, mask, evals).item()
+    monkeypatch.setattr(method, "kd_target", lambda e, m: torch.zeros_like(e))
+    assert before > 0 and method.kd_loss(scores, mask, evals).item() == 0.0

@@ -152,3 +152,12 @@ def test_eval_signal_shapes():
     assert eval_signal("lamp3", "4", "5") == pytest.approx(0.75)
     assert eval_signal("lamp3", "three", "3") == 0.0  # unparsable -> the worst rating
     assert eval_signal("lamp4", "the cat sat", "the cat sat") == pytest.approx(1.0)
+
+
+def test_sign_turns_each_main_metric_into_a_score_to_maximise():
+    from lampkit.tasks import TASK_NAMES, direction, get_task
+
+    assert direction(True) == 1.0 and direction(False) == -1.0
+    for name in TASK_NAMES:  # LaMP-3 is scored by MAE (lower is better); the others by accuracy, F1 or ROUGE
+        assert get_task(name).sign == (-1.0 if get_task(name).main_metric == "mae" else 1.0)
+    assert get_task("lamp3").sign == -1.0

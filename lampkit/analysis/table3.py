@@ -18,7 +18,7 @@ import pandas as pd
 from lampkit.metrics.lamp import aggregate, per_example
 from lampkit.metrics.significance import BASELINES, format_with_markers, markers
 from lampkit.analysis.tables import PAPER_COLUMN
-from lampkit.tasks import get_task
+from lampkit.tasks import direction, get_task
 
 __all__ = ["METHODS", "Table3", "table3", "collect_predictions", "relative_improvement", "average_relative_improvement",
            "paper_values", "reading"]
@@ -136,7 +136,7 @@ def reading(ours: Table3, paper: pd.DataFrame) -> str:
 
 
 def _beats_singles(values: pd.DataFrame, higher: pd.Series, row, selector: str, singles: Sequence[str]) -> bool:
-    sign = 1.0 if higher[row] else -1.0
+    sign = direction(higher[row])
     return bool(sign * values.loc[row, selector] > max(sign * values.loc[row, m] for m in singles))
 
 

@@ -53,7 +53,7 @@ def retrieval_matters(df: pd.DataFrame, task: str | Task, retrievers: Sequence[s
     """
     t = get_task(task)
     m = main_matrix(df, t, retrievers)
-    sign = 1.0 if t.higher_is_better else -1.0
+    sign = t.sign
     means = m.mean(axis=0)
     best = int(np.argmax(sign * means))
     oracle = (m.max(axis=1) if t.higher_is_better else m.min(axis=1)).mean()

@@ -99,8 +99,8 @@ def rl_loss(scores: torch.Tensor, mask: torch.Tensor, eval: torch.Tensor, baseli
 
 
 def kd_target(eval: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """p_t(d|x) [B, l]: softmax of EVAL over the unmasked slots (masked slots 0)."""
-    return log_policy(eval, mask).exp()
+    """p_t(d|x) [B, l]: softmax of EVAL over the unmasked slots (masked slots 0): ROPG-KD's target."""
+    return log_policy(eval, mask).exp().masked_fill(~mask, 0.0)
 
 
 def kd_loss(scores: torch.Tensor, mask: torch.Tensor, eval: torch.Tensor) -> torch.Tensor:
@@ -110,9 +110,10 @@ def kd_loss(scores: torch.Tensor, mask: torch.Tensor, eval: torch.Tensor) -> tor
     one softmax only (the official code applies a second one to the target) and padded slots of
     short profiles are masked out of both distributions (the official code keeps them).
     """
-    log_target = log_policy(eval.detach().to(scores.dtype), mask).masked_fill(~mask, 0.0)
+    target_eval = eval.detach().to(scores.dtype)
+    log_target = log_policy(target_eval, mask).masked_fill(~mask, 0.0)
     log_pi = log_policy(scores, mask).masked_fill(~mask, 0.0)
-    return (log_target.exp().masked_fill(~mask, 0.0) * (log_target - log_pi)).sum(dim=-1).mean()
+    return (kd_target(target_eval, mask) * (log_target - log_pi)).sum(dim=-1).mean()
 
 
 def expected_reward(scores: torch.Tensor, mask: torch.Tensor, eval: torch.Tensor,

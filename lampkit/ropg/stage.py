@@ -306,7 +306,7 @@ def comparison_table(feedback: dict[str, dict[str, pd.DataFrame]], metrics: dict
     for task, per in metrics.items():
         t = get_task(task)
         m = per[split]
-        sign = 1.0 if t.higher_is_better else -1.0
+        sign = t.sign
         column = PER_EXAMPLE_COLUMN[t.main_metric]
         scores = feedback[task][split].pivot(index="example_id", columns="retriever", values=column)
         row: dict[str, Any] = {"task": t.name, "metric": t.main_metric, "dense": float(m.loc["dense", t.main_metric])}
@@ -352,7 +352,7 @@ def gains_beside_paper(table: pd.DataFrame, methods: Sequence[str]) -> pd.DataFr
     for name in methods:
         ours, theirs = [], []
         for task, row in table.iterrows():
-            sign = 1.0 if get_task(task).higher_is_better else -1.0
+            sign = get_task(task).sign
             p = paper.loc[(task, row["metric"])]
             ours.append(row[f"{name} gain"])
             theirs.append(sign * (p[PAPER_COLUMN[name]] - p[PAPER_COLUMN["dense"]]))
@@ -369,7 +369,7 @@ def changed_example(df: pd.DataFrame, task: str | Task, name: str) -> tuple[str,
     """
     t = get_task(task)
     column = PER_EXAMPLE_COLUMN[t.main_metric]
-    sign = 1.0 if t.higher_is_better else -1.0
+    sign = t.sign
     a = df[df["retriever"] == "dense"].set_index("example_id")
     b = df[df["retriever"] == name].set_index("example_id").loc[a.index]
     changed = [sorted(x) != sorted(y) for x, y in zip(a["items"], b["items"])]

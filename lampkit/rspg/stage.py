@@ -41,7 +41,7 @@ from lampkit.rspg.qpp import qpp_choices
 from lampkit.rspg.selector import (OracleBounds, Selector, oracle_bounds, oracle_choices, post_text, predict, success_rate,
                         train_selector)
 from lampkit.analysis.tables import PAPER_COLUMN, results_table, side_by_side, with_paper
-from lampkit.tasks import Task, get_task
+from lampkit.tasks import Task, direction, get_task
 from lampkit.analysis.winning import main_matrix
 
 __all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts",
@@ -370,7 +370,7 @@ def comparison(results: Mapping[str, Selection]) -> pd.DataFrame:
     for task, sel in results.items():
         rates, metrics = sel.success_rates(), sel.metrics()
         main = get_task(task).main_metric
-        sign = 1.0 if sel.higher_is_better else -1.0
+        sign = direction(sel.higher_is_better)
         qpp = max(QPP_METHODS, key=lambda m: rates[m])
         picks = {"best_qpp": qpp, "best_single": sel.best_single(), "oracle": "oracle-upper",
                  **{_column(m): m for m in SELECTORS if m in rates}}
@@ -496,7 +496,7 @@ def oracle_gap(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for task, row in table.iterrows():
         higher = get_task(task).metric_higher_is_better(row["metric"])
-        sign = 1.0 if higher else -1.0
+        sign = direction(higher)
         found = [m for m in SELECTORS if not pd.isna(row.get(_column(m) + suffix, math.nan))]
         if not found:
             continue
@@ -543,7 +543,7 @@ def bound_checks(results: Mapping[str, Mapping[str, Selection]]) -> pd.DataFrame
     for label, per_task in results.items():
         for task, sel in per_task.items():
             lower, upper = sel.bounds()
-            sign = 1.0 if sel.higher_is_better else -1.0
+            sign = direction(sel.higher_is_better)
             m, low, up = sign * sel.matrix, sign * lower, sign * upper
             means = m.mean(axis=0)
             rows.append({"pool": label, "task": task,
