@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 
-from lampkit.rspg import stage as rspg_run
 from lampkit.cli import stages as rspg_cli
 from notebooks import outputs_text, run_chapter
 

@@ -13,8 +13,8 @@ from lampkit.data.layout import Example
 from lampkit.pipeline import Settings, context, metrics_by_retriever
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
 from lampkit.retrievers.base import Ranking, order_by_scores
-from lampkit.rspg.stage import (QPP_METHODS, SELECTORS, RspgConfig, oracle_gap, oracle_share, qpp_selections,
-                              run_selection, selector_texts, table4, table5, table5_paper)
+from lampkit.rspg.report import oracle_gap, oracle_share, table4, table5, table5_paper
+from lampkit.rspg.stage import QPP_METHODS, SELECTORS, RspgConfig, qpp_selections, run_selection, selector_texts
 from lampkit.tasks import WhitespaceCounter, get_task
 from lampkit.cli import stages as rspg_cli
 

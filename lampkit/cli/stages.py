@@ -42,7 +42,8 @@ def _ropg(run: chapters.ChapterRun) -> int:
 
 
 def _rspg(run: chapters.ChapterRun) -> int:
-    from lampkit.rspg.stage import TABLE4_COLUMNS, end_to_end, run_rspg, table4, table5
+    from lampkit.rspg.report import end_to_end, table4, table5
+    from lampkit.rspg.stage import TABLE4_COLUMNS, run_rspg
 
     opts = run.run
     results = run_rspg(run.context(), run.rspg, run.ropg, opts.eval_split, with_ropg=opts.with_ropg,
@@ -58,7 +59,8 @@ def _rspg(run: chapters.ChapterRun) -> int:
 
 
 def _ablation(run: chapters.ChapterRun) -> int:
-    from lampkit.rspg.stage import bound_checks, run_ablation, table5
+    from lampkit.rspg.report import bound_checks, table5
+    from lampkit.rspg.stage import run_ablation
 
     opts = run.run
     results = run_ablation(run.context(), run.rspg, run.ropg, opts.eval_split, with_ropg=opts.with_ropg)
