@@ -29,6 +29,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from lampkit.store.deps import depends_on
+from lampkit.store import sqlite
 from lampkit.store.cache import cache_key, default_root
 from lampkit.data.layout import Example
 from lampkit.metrics.lamp import eval_signal, per_example
@@ -37,10 +38,10 @@ from lampkit.tasks import Task, TokenCounter, get_task
 __all__ = ["Generator", "FeedbackStore", "example_key", "llm_key", "pool_feedback", "item_feedback",
            "merge", "eval_matrix", "FEEDBACK_MODULES"]
 
-# code whose change alters feedback: prompts, metrics and this module
 # the code feedback rows depend on: this module and every lampkit module it imports (prompts, metrics, ...)
 FEEDBACK_MODULES = depends_on("lampkit.feedback")
 
+_TIMEOUT_S = 120.0  # how long a connection waits for another process's lock
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS generations (llm TEXT, prompt_sha TEXT, output TEXT,
     PRIMARY KEY (llm, prompt_sha));
@@ -83,15 +84,12 @@ class FeedbackStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_root() / "feedback.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.executescript(_SCHEMA)
+        sqlite.connect(self.path, _TIMEOUT_S, schema=_SCHEMA).close()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=120)
+        con = sqlite.connect(self.path, _TIMEOUT_S)
         try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA busy_timeout=120000")
             yield con
             con.commit()
         except BaseException:

@@ -21,6 +21,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from lampkit.store import sqlite
 from lampkit.store.cache import default_root
 
 __all__ = ["TextEncoder", "EmbeddingCache", "CachedEncoder", "embedding_key", "default_cache_path"]
@@ -28,6 +29,7 @@ __all__ = ["TextEncoder", "EmbeddingCache", "CachedEncoder", "embedding_key", "d
 _LOOKUP_CHUNK = 500  # keys per SELECT (below SQLite's bound on query parameters)
 _TIMEOUT_S = 120.0  # how long a connection waits for another process's write lock
 _VEC = np.dtype("<f4")
+_SCHEMA = "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vec BLOB NOT NULL);"
 
 
 class TextEncoder(Protocol):
@@ -59,12 +61,8 @@ class EmbeddingCache:
         self._conn: sqlite3.Connection | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=_TIMEOUT_S)
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn = sqlite.connect(self.path, _TIMEOUT_S, schema=_SCHEMA)
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            with self._conn:
-                self._conn.execute("CREATE TABLE IF NOT EXISTS embeddings "
-                                   "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vec BLOB NOT NULL)")
 
     def __repr__(self) -> str:
         return f"EmbeddingCache({str(self.path) if self.path else 'in memory'!r})"
