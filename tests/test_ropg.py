@@ -15,8 +15,10 @@ from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
 from lampkit.retrievers.encoders import load_encoder
 from lampkit.feedback import FeedbackStore, item_feedback
 from lampkit.retrievers.dense import Dense
-from lampkit.ropg.method import (FrozenStates, RopgConfig, SharedLowerEncoders, TrainableDense, feedback_records, kd_loss,
-                          kd_target, log_policy, lr_multiplier, rl_loss, rl_reward, sample_items, train_ropg)
+from lampkit.ropg.losses import kd_loss, kd_target, log_policy, rl_loss, rl_reward, sample_items
+from lampkit.ropg.method import RopgConfig, lr_multiplier, train_ropg
+from lampkit.ropg.records import feedback_records
+from lampkit.ropg.retriever import FrozenStates, SharedLowerEncoders, TrainableDense
 from lampkit.metrics.lamp import eval_signal
 from lampkit.tasks import get_task
 
@@ -352,9 +354,9 @@ def test_kd_loss_is_the_kl_divergence_from_kd_target():
 
 
 def test_kd_loss_takes_its_target_from_kd_target(monkeypatch):
-    from lampkit.ropg import method
+    from lampkit.ropg import losses
 
     scores, mask, evals = torch.tensor([[0.0, 1.0]]), torch.tensor([[True, True]]), torch.tensor([[1.0, 0.0]])
-    before = method.kd_loss(scores, mask, evals).item()
-    monkeypatch.setattr(method, "kd_target", lambda e, m: torch.zeros_like(e))
-    assert before > 0 and method.kd_loss(scores, mask, evals).item() == 0.0
+    before = losses.kd_loss(scores, mask, evals).item()
+    monkeypatch.setattr(losses, "kd_target", lambda e, m: torch.zeros_like(e))
+    assert before > 0 and losses.kd_loss(scores, mask, evals).item() == 0.0

@@ -24,7 +24,8 @@ from lampkit.retrievers.encoders import load_encoder
 from lampkit.config import ConfigError
 from lampkit.pipeline import Settings, context, load_examples
 from lampkit.retrievers import Dense
-from lampkit.ropg.method import RopgConfig, SharedLowerEncoders
+from lampkit.ropg.method import RopgConfig
+from lampkit.ropg.retriever import SharedLowerEncoders
 from lampkit.tasks import get_task
 from lampkit.cli import stages as stages_cli
 

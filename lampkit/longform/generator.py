@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from lampkit.retrievers.encoders import _quiet_loading, folder_id
+from lampkit.retrievers.encoders import quiet_loading, folder_id
 from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer
 from lampkit.longform.data import Document
 
@@ -146,7 +146,7 @@ def _start(config: GeneratorConfig, texts: Sequence[str], init: str | Path | Non
     if init is not None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        with _quiet_loading():
+        with quiet_loading():
             tokenizer = AutoTokenizer.from_pretrained(str(init), local_files_only=True)
             model = AutoModelForSeq2SeqLM.from_pretrained(str(init), local_files_only=True, use_safetensors=True)
         return tokenizer, model
@@ -206,7 +206,7 @@ def train_generator(out_dir: str | Path, inputs: Sequence[str], targets: Sequenc
         model.eval()
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        with _quiet_loading():
+        with quiet_loading():
             model.save_pretrained(out)
             tokenizer.save_pretrained(out)
     finally:

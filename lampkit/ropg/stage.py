@@ -17,7 +17,6 @@ given, so the pool they select from holds the retrievers chapter 03 trained with
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -35,10 +34,11 @@ from lampkit.retrievers.encoders import DEFAULT_ENCODER, Encoder, default_device
 from lampkit.config import ConfigError, StageConfig
 from lampkit.pipeline import Context, Settings, context, metrics_by_retriever, run_pool
 from lampkit.store.deps import depends_on
-from lampkit.feedback import FeedbackStore, example_key, item_feedback, llm_key
+from lampkit.feedback import example_key, item_feedback, llm_key
 from lampkit.analysis.paper import paper_table
 from lampkit.retrievers import Dense
-from lampkit.ropg.method import METHODS, FrozenStates, RopgConfig, SharedLowerEncoders, train_ropg
+from lampkit.ropg.method import METHODS, RopgConfig, train_ropg
+from lampkit.ropg.retriever import FrozenStates, SharedLowerEncoders
 from lampkit.metrics.significance import p_value
 from lampkit.analysis.tables import PAPER_COLUMN
 from lampkit.tasks import Task, get_task
@@ -186,7 +186,7 @@ def load_ropg(folders: Mapping[str, str | Path], initial: Encoder | None = None)
     Each ranks like :class:`~lampkit.retrievers.Dense` over its own weights behind the persistent
     embedding cache (``config`` names the weights' content). Checkpoints that trained the same top
     layers of one initial encoder share the frozen lower layers' pass
-    (:class:`~lampkit.ropg.method.SharedLowerEncoders`). With ``initial`` (the encoder they were trained
+    (:class:`~lampkit.ropg.retriever.SharedLowerEncoders`). With ``initial`` (the encoder they were trained
     from, as loaded), the list starts with its ``dense`` retriever, which joins that shared pass:
     the three embeddings of a text cost the lower layers once.
     """
