@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import torch
 
-from lampkit.retrievers.encoders import _offline, _quiet_loading, folder_id
+from lampkit.retrievers.encoders import _offline, quiet_loading, folder_id
 from lampkit.tasks import HFTokenCounter
 
 __all__ = ["Seq2SeqLLM", "resolve_dtype", "model_for_task"]
@@ -89,7 +89,7 @@ class Seq2SeqLLM:
         source = str(path) if local else str(name_or_path)
         options: dict[str, Any] = {"trust_remote_code": False, "local_files_only": local or _offline()}
         use_safetensors = True if local and any(path.glob("*.safetensors")) else None
-        with _quiet_loading():
+        with quiet_loading():
             tokenizer = AutoTokenizer.from_pretrained(source, **options)
             model = AutoModelForSeq2SeqLM.from_pretrained(source, dtype=torch_dtype, use_safetensors=use_safetensors,
                                                           **options)
