@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import torch
 
-from lampkit.retrievers.encoders import _offline, quiet_loading, folder_id
+from lampkit.retrievers.encoders import hub_offline, quiet_loading, folder_id
 from lampkit.tasks import HFTokenCounter
 
 __all__ = ["Seq2SeqLLM", "resolve_dtype", "model_for_task"]
@@ -87,7 +87,7 @@ class Seq2SeqLLM:
         path = Path(name_or_path).expanduser()
         local = path.is_dir()
         source = str(path) if local else str(name_or_path)
-        options: dict[str, Any] = {"trust_remote_code": False, "local_files_only": local or _offline()}
+        options: dict[str, Any] = {"trust_remote_code": False, "local_files_only": local or hub_offline()}
         use_safetensors = True if local and any(path.glob("*.safetensors")) else None
         with quiet_loading():
             tokenizer = AutoTokenizer.from_pretrained(source, **options)

@@ -80,11 +80,11 @@ def sentence_bleu(hypothesis: str, reference: str, max_n: int = MAX_N) -> float:
 
 def per_example(predictions: Sequence[str], references: Sequence[str]) -> pd.DataFrame:
     """One row per example: sentence BLEU and the ROUGE-1/2/L F-measures."""
-    from lampkit.metrics.lamp import _scorer
+    from lampkit.metrics.lamp import rouge_scorer_for
 
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
-    scorer = _scorer(("rouge1", "rouge2", "rougeL"))
+    scorer = rouge_scorer_for(("rouge1", "rouge2", "rougeL"))
     rows = []
     for p, r in zip(predictions, references):
         s = scorer.score(r.strip(), p.strip())

@@ -31,6 +31,7 @@ from lampkit.tasks import Task, get_task
 
 __all__ = [
     "PER_EXAMPLE_COLUMN",
+    "rouge_scorer_for",
     "eval_signal",
     "exact_match",
     "parse_rating",
@@ -46,7 +47,7 @@ _ROUGE_TYPES = ("rouge1", "rougeL")
 
 
 @lru_cache(maxsize=None)
-def _scorer(rouge_types: tuple[str, ...]):
+def rouge_scorer_for(rouge_types: tuple[str, ...]):
     """One ``RougeScorer`` per set of ROUGE types, built on first use."""
     from rouge_score.rouge_scorer import RougeScorer
 
@@ -115,7 +116,7 @@ def normalised_rating_score(prediction: str, gold: str) -> float:
 
 def rouge1_f(prediction: str, gold: str) -> float:
     """ROUGE-1 F-measure of the stripped texts (``rouge_score``, no stemmer)."""
-    return _scorer(("rouge1",)).score(gold.strip(), prediction.strip())["rouge1"].fmeasure
+    return rouge_scorer_for(("rouge1",)).score(gold.strip(), prediction.strip())["rouge1"].fmeasure
 
 
 def _check_inputs(predictions: Sequence[str], golds: Sequence[str]) -> None:
@@ -156,7 +157,7 @@ def per_example(task: str | Task, predictions: Sequence[str],
         out["abs_error"] = np.abs(y - y_hat)
         out["sq_error"] = (y - y_hat) ** 2
     else:
-        scorer = _scorer(_ROUGE_TYPES)
+        scorer = rouge_scorer_for(_ROUGE_TYPES)
         scores = [scorer.score(g.strip(), p.strip()) for p, g in zip(predictions, golds)]
         for key in _ROUGE_TYPES:
             out[key] = np.array([s[key].fmeasure for s in scores], dtype=np.float64)

