@@ -152,7 +152,8 @@ class StageConfig:
         """The configuration from chapter parameters (``{prefix}_{field}``) over ``preset``.
 
         Names that are not this configuration's parameters are an error; so are values of the wrong
-        type or outside the choices. Use :func:`check_params` to split a chapter's parameters first.
+        type or outside the choices. A chapter's parameters go through
+        :func:`lampkit.chapters.chapter_run`, which splits them over its configurations first.
         """
         by_param = {o.param: o for o in cls.options()}
         flat = {}

@@ -223,7 +223,7 @@ class Task:
         return self.entry_template.format(**values)
 
     def aggregate(self, inp: str, entries: Sequence[str]) -> str:
-        """Join entries with ``, and `` and combine them with the input."""
+        """Join entries with ``", and "`` and combine them with the input."""
         if not entries:
             return inp
         return self._aggregate(inp, ", and ".join(entries))

@@ -6,8 +6,21 @@ import sys
 from pathlib import Path
 
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_parts(book: Path = ROOT / "book") -> list[tuple[str, list[str]]]:
+    """Each part of the book's table of contents: its caption and the files of its chapters."""
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    return [(part["caption"], [c["file"] for c in part["chapters"]]) for part in toc["parts"]]
+
+
+def toc_pages(book: Path = ROOT / "book") -> list[str]:
+    """Every page of the table of contents, in order: the root first."""
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    return [toc["root"], *(f for _, files in toc_parts(book) for f in files)]
 
 
 def run_chapter(name, tmp_path, **params):

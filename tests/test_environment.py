@@ -57,6 +57,7 @@ def test_book_config_is_where_jupyter_book_finds_it():
     assert (ROOT / "book" / "_config.yml").exists() and (ROOT / "book" / "_toc.yml").exists()
     assert not (ROOT / "_config.yml").exists() and not (ROOT / "_toc.yml").exists()
     toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
-    for chapter in toc["chapters"]:
-        stem = ROOT / "book" / chapter["file"]
-        assert stem.with_suffix(".ipynb").exists() or stem.with_suffix(".md").exists(), chapter
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            stem = ROOT / "book" / chapter["file"]
+            assert stem.with_suffix(".ipynb").exists() or stem.with_suffix(".md").exists(), chapter

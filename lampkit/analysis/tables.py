@@ -7,7 +7,8 @@ import pandas as pd
 from lampkit.tasks import Task, all_tasks
 from lampkit.analysis.winning import failed_conditions
 
-__all__ = ["task_overview", "side_by_side"]
+__all__ = ["task_overview", "side_by_side", "example_prompt", "results_table", "with_paper", "retrieval_matters_summary",
+           "prompts_markdown"]
 
 
 def task_overview(tasks: list[Task] | None = None) -> pd.DataFrame:

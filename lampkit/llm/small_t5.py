@@ -17,7 +17,7 @@ seen the evaluation users, and its feedback on the training inputs of the evalua
 signal of ROPG and RSPG) is not that of a model that memorised their answers. Given real LaMP
 files (``data_dir``) it trains on their train split.
 
-Prompts are built by :meth:`Task.build_prompt` with the model's own tokenizer, exactly as the
+Prompts are built by :meth:`lampkit.tasks.Task.build_prompt` with the model's own tokenizer, exactly as the
 pipeline builds them. The tokenizer is a BPE over whitespace-separated words with punctuation
 split off (``tokenizers``), trained on the training text with every printable ASCII character
 in its alphabet so that any ASCII text round-trips; it is saved as a

@@ -11,7 +11,7 @@ Five rankers, each turning an example into ranked *entries* (whole documents or 
   of their retrieved snippets (all snippets by default, or the best ``top_snippets``: a document
   without a retrieved snippet is left out).
 
-Equal scores keep the order of the past documents (oldest first), as :func:`order_by_scores`
+Equal scores keep the order of the past documents (oldest first), as :func:`~lampkit.retrievers.base.order_by_scores`
 does. :func:`concat_entries` joins the ranked entries and cuts them at 2,500 characters.
 """
 

@@ -56,7 +56,7 @@ class RopgConfig:
     ``transformers``' linear schedule with warm-up); ``"constant"`` keeps it. ``batch_size``
     inputs make one optimizer step (the effective batch), in forward passes of
     ``micro_batch_size`` inputs whose gradients accumulate. ``train_layers`` None trains the
-    whole encoder; N trains the top N transformer layers (see :class:`TrainableDense`).
+    whole encoder; N trains the top N transformer layers (see :class:`~lampkit.ropg.retriever.TrainableDense`).
     ``dtype`` (``"bfloat16"``; ``"auto"``: as :func:`~lampkit.retrievers.encoders.resolve_encoder_dtype`,
     bfloat16 where the hardware multiplies it fast) runs forward passes under autocast; None: float32.
     """
@@ -203,7 +203,7 @@ def train_ropg(method: str, task: str | Task, examples: Sequence[Example], feedb
     encoder, settings, training log), written last. Everything runs under ``config.seed``
     (weights the initial folder lacks, e.g. an unused pooler, included): the same seed and
     inputs give the same saved tensors on the same device. ``frozen`` shares the frozen part's
-    outputs with another method's run (see :class:`FrozenStates`); it changes no result.
+    outputs with another method's run (see :class:`~lampkit.ropg.retriever.FrozenStates`); it changes no result.
     """
     if method not in METHODS:
         raise ValueError(f"unknown ROPG method {method!r}; expected one of {METHODS}")

@@ -91,9 +91,9 @@ class TrainableDense(torch.nn.Module):
     def from_encoder(cls, encoder: Encoder | str | Path, train_layers: int | None = None,
                      max_length: int = 512, device: str | torch.device | None = None,
                      frozen: FrozenStates | None = None) -> "TrainableDense":
-        """A trainable copy of ``encoder`` (an :class:`Encoder`, or a name/folder for ``load_encoder``).
+        """A trainable copy of ``encoder`` (an :class:`~lampkit.retrievers.encoders.Encoder`, or a name/folder for ``load_encoder``).
 
-        An :class:`Encoder` is deep-copied: training never changes the weights it serves.
+        An :class:`~lampkit.retrievers.encoders.Encoder` is deep-copied: training never changes the weights it serves.
         ``frozen`` shares tokenized texts and frozen-part outputs with other retrievers trained
         from the same encoder, ``train_layers``, ``max_length`` and device (checked).
         """
@@ -218,7 +218,7 @@ class TrainableDense(torch.nn.Module):
 class SharedLowerEncoders:
     """Checkpoints trained from one encoder with the same frozen lower part, embedding texts together.
 
-    Each of ``encoders`` (loaded :class:`Encoder` s, e.g. ROPG-RL and ROPG-KD of one task) keeps
+    Each of ``encoders`` (loaded :class:`~lampkit.retrievers.encoders.Encoder` s, e.g. ROPG-RL and ROPG-KD of one task) keeps
     the initial encoder's embeddings and lower ``split`` layers (checked: the tensors must be
     equal). The lower part then runs once per text for all of them and only the top layers run
     per checkpoint, which gives each checkpoint its own embedding up to float rounding.

@@ -6,7 +6,7 @@ retriever's top l items alone, stored in the feedback store); ROPG-RL and ROPG-K
 copy of the initial encoder on it (:func:`lampkit.ropg.method.train_ropg`). A checkpoint lives in the
 artifact cache under ``ropg/<key>/model``, keyed by the training inputs, the LLM, the initial
 encoder, the settings and the code, so a second call (the RSPG chapter's pool) loads it. Loaded,
-a checkpoint is a :class:`~lampkit.retrievers.Dense` retriever named ``ropg-rl`` or ``ropg-kd``
+a checkpoint is a :class:`~lampkit.retrievers.dense.Dense` retriever named ``ropg-rl`` or ``ropg-kd``
 whose ``config`` names the weights' content, so feedback is stored per checkpoint.
 
 The stage's configuration is :class:`RopgSetup`: how many training inputs, and the training
@@ -183,7 +183,7 @@ def checkpoint(ctx: Context | Settings, task: str | Task, method: str, setup: Ro
 def load_ropg(folders: Mapping[str, str | Path], initial: Encoder | None = None) -> list[Dense]:
     """Trained checkpoints (method -> folder) as pool retrievers ``ropg-<method>``, in the mapping's order.
 
-    Each ranks like :class:`~lampkit.retrievers.Dense` over its own weights behind the persistent
+    Each ranks like :class:`~lampkit.retrievers.dense.Dense` over its own weights behind the persistent
     embedding cache (``config`` names the weights' content). Checkpoints that trained the same top
     layers of one initial encoder share the frozen lower layers' pass
     (:class:`~lampkit.ropg.retriever.SharedLowerEncoders`). With ``initial`` (the encoder they were trained

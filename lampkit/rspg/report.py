@@ -122,7 +122,7 @@ def loss_table(results: Mapping[str, Selection]) -> pd.DataFrame:
 
 def config_summary(config: RspgConfig, results: Mapping[str, object] | None = None) -> str:
     """The selector and QPP settings of a run, in words, with the pool(s) of ``results`` (task ->
-    :class:`Selection`, or pool -> task -> :class:`Selection`) when given."""
+    :class:`~lampkit.rspg.stage.Selection`, or pool -> task -> :class:`~lampkit.rspg.stage.Selection`) when given."""
     encoder = config.encoder or "the embedded MiniLM (all-MiniLM-L6-v2)"
     if config.encoder_layers is not None:
         encoder += f" cut to its bottom {config.encoder_layers} transformer layer(s)"
