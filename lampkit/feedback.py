@@ -1,6 +1,6 @@
 """The feedback cache: what the frozen LLM says for each prompt, stored once and reused.
 
-Two kinds of feedback (SPEC sections 5 and 6):
+Two kinds of feedback (Salemi et al. sections 4 and 5):
 
 - **pool feedback**: per input and per retriever of the pool, the prompt with the retriever's
   top k items, the LLM's output and its metrics (RSPG's signal and every results table);

@@ -2,13 +2,14 @@
 
 Label sets, metrics, input templates, query extraction, the text a retriever indexes per
 profile item, the per-profile-entry prompt (PPEP), the aggregated prompt with its token
-budget, and the EVAL used as a training signal all live here (SPEC sections 1, 2 and 4).
+budget, and the EVAL used as a training signal all live here
+(Salemi et al. section 3, Table 2 and the setup of section 6.2).
 No other module of lampkit branches on a task's name.
 
 The prompt construction follows the official LaMP code (``LaMP/prompts/prompts.py``)
 with two documented differences: every entry's fixed part is measured on the template
 lampkit actually writes (the official code measures a slightly different string for
-LaMP-2, LaMP-5 and LaMP-7), and entries carry no trailing space (the SPEC's strings).
+LaMP-2, LaMP-5 and LaMP-7), and entries carry no trailing space (the strings of the paper's Table 2).
 """
 
 from __future__ import annotations

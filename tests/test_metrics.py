@@ -1,4 +1,4 @@
-"""Hand-computed checks of lampkit.metrics.lamp (SPEC section 4)."""
+"""Hand-computed checks of lampkit.metrics.lamp (the official LaMP evaluation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The task registry against hand-built strings (SPEC sections 1, 2 and 4)."""
+"""The task registry against hand-built strings (Salemi et al. section 3 and Table 2, the official LaMP code)."""
 
 import pytest
 

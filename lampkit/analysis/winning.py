@@ -2,7 +2,7 @@
 
 Per input, every retriever of the pool whose main metric (accuracy, MAE, ROUGE-1) equals the
 best on that input wins (ties all win). The *relative* winning rate normalises the wins to sum
-to one over the pool (SPEC section 7).
+to one over the pool (Salemi et al. section 6.3, Figure 3).
 """
 
 from __future__ import annotations

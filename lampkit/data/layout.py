@@ -1,6 +1,7 @@
 """The LaMP data layer: the official JSON layout, loading and validation.
 
-Layout (SPEC section 1): ``{root}/{scheme}/LaMP_{N}/{split}/{split}_questions.json`` and
+Layout (the official LaMP release, the data of Salemi et al. section 6.1):
+``{root}/{scheme}/LaMP_{N}/{split}/{split}_questions.json`` and
 ``..._outputs.json`` with ``scheme`` = ``time`` (time-based split) or ``user`` (user-based,
 which the official release keeps at ``{root}/LaMP_{N}/...``); movie tagging sits under
 ``LaMP_2/new``. The test split's outputs are hidden by the benchmark, so they may be absent.

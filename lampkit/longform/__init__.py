@@ -1,6 +1,6 @@
 """Long-form personalized writing: the multistage, multitask pipeline of Li et al. (2023).
 
-"Teach LLMs to Personalize: An Approach inspired by Writing Education" (SPEC section 8):
+"Teach LLMs to Personalize: An Approach inspired by Writing Education":
 retrieve and rank an author's past documents for the first 150 characters of a new one,
 summarize and synthesize the ranked entries, and generate the rest with a model trained on the
 task, optionally with the author-distinction task. One module per stage:

@@ -7,7 +7,7 @@ written back). Ids are unique in a file. The layout of a data folder is
 
 A task instance (:class:`LongformExample`) is one *current* document of an author: its first
 :data:`CONTEXT_CHARS` characters are the immediate context x_t, the rest is the text to write,
-and the author's documents dated before it are the past documents D_t (SPEC section 8). By
+and the author's documents dated before it are the past documents D_t (Li et al. 2023, the problem formulation). By
 default each author's newest document is its current one; ``targets_per_author`` makes the
 newest few documents each a current document (more training instances from the same authors).
 

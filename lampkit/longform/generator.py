@@ -1,6 +1,6 @@
 """The generator G: a small seq2seq model trained to finish a passage in its author's voice.
 
-Its input holds the sections of SPEC section 8, each after its prefix, in this order:
+Its input holds the sections of Li et al.'s generation stage, each after its prefix, in this order:
 ``passage start`` (the immediate context), ``summary``, ``important words`` (the key elements)
 and ``past passages`` (the ranked entries), after the instruction "Finish the passage in the user
 voice"; a configuration leaves out the sections it does not use. The output is the rest of the

@@ -1,4 +1,4 @@
-"""BLEU and ROUGE-1/2/L of generated passages against the real ones (SPEC section 8).
+"""BLEU and ROUGE-1/2/L of generated passages against the real ones (Li et al. 2023, their evaluation).
 
 - **BLEU** (Papineni et al. 2002): BLEU-4 with uniform weights and one reference, over tokens
   that are runs of word characters or single punctuation marks, case kept (for plain ASCII text

@@ -1,4 +1,5 @@
-"""Retrieve then rank the past documents of an author for the immediate context (SPEC section 8).
+"""Retrieve then rank the past documents of an author for the immediate context
+(Li et al. 2023, the retrieval and ranking stages).
 
 Five rankers, each turning an example into ranked *entries* (whole documents or snippets):
 

@@ -1,4 +1,5 @@
-"""Summarize and synthesize the ranked entries (SPEC section 8, context-independent variants).
+"""Summarize and synthesize the ranked entries (Li et al. 2023, the summarization and synthesis
+stages, context-independent variants).
 
 - **Key elements** (synthesis): at most 20 unigrams of the ranked entries that are not stop
   words (scikit-learn's English list), occur more than once in the entries and have an IDF of at

@@ -1,4 +1,5 @@
-"""The official LaMP metrics (SPEC section 4), per example and aggregated.
+"""The official LaMP metrics (the LaMP benchmark's evaluation, as Salemi et al. section 6.2 uses it),
+per example and aggregated.
 
 Classification (LaMP-1/2): outputs are stripped and mapped to their index in the task's label
 set (exact, case-sensitive; -1 outside it). Accuracy compares indices, as the official code

@@ -1,4 +1,4 @@
-"""Significance markers of the paper's Table 3 (SPEC section 7).
+"""Significance markers of the paper's Table 3 (Salemi et al. section 6.3).
 
 ROUGE-1, ROUGE-L, MAE and RMSE use a two-tailed paired t-test on per-example scores (absolute
 errors for MAE, squared errors for RMSE); accuracy and F1 use McNemar's test on per-example

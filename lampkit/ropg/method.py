@@ -49,7 +49,7 @@ METHODS = ("rl", "kd")
 # ----- training ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RopgConfig:
-    """ROPG settings; the defaults are the paper's (SPEC section 5).
+    """ROPG settings; the defaults are the paper's (Salemi et al. section 4, with the training settings of section 6.2).
 
     After the linear warm-up over ``warmup_ratio`` of the optimizer steps, ``schedule`` =
     ``"linear"`` decays the learning rate linearly towards 0 at the last step (the default, as

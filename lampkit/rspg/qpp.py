@@ -1,7 +1,7 @@
 """Query performance predictors (QPP): guess from a retriever's scores how good its result is.
 
 The RSPG paper's QPP baselines (Table 4) score each retriever's result list for an input and
-choose the retriever with the highest predicted quality (SPEC section 6). Each predictor reads
+choose the retriever with the highest predicted quality (Salemi et al. section 6, Table 4). Each predictor reads
 ONE retriever's scores over one user's profile, in any order; with s_1 >= s_2 >= ... those
 scores sorted descending, top-k the first k of them (all of them when the profile is shorter)
 and s_D the mean over the whole profile (the score of the "collection"):
@@ -11,7 +11,8 @@ and s_D the mean over the whole profile (the score of the "collection"):
 - sigma_max = the largest standard deviation of a prefix s_1..s_j, j >= 2;
 - sigma_x = standard deviation of the scores that are at least x * s_1 (0.0 when s_1 <= 0).
 
-Every standard deviation is the population one (ddof = 0). NQC follows the SPEC: the deviation
+Every standard deviation is the population one (ddof = 0). NQC follows the RSPG paper
+(Salemi et al. section 6, Table 4): the deviation
 is taken around the mean of the top-k scores (Shtok et al. take it around s_D instead). An empty
 profile predicts 0.0 everywhere. No personalization scores every item 0 and recency scores an
 item by its reciprocal rank (:mod:`lampkit.retrievers.simple`), so both are read the same way.

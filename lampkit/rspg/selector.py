@@ -1,7 +1,7 @@
 """Retriever selection (RSPG): learn which retriever of the pool to trust for each input.
 
 For each input every retriever of the pool builds its prompt; RSPG-Pre reads the prompt,
-RSPG-Post the prompt followed by the LLM's output for it (:func:`post_text`; SPEC section 6). A
+RSPG-Post the prompt followed by the LLM's output for it (:func:`post_text`; Salemi et al. section 5.2). A
 :class:`Selector` encodes each of those texts, mean-pools the last hidden states over the
 attention mask (the pooling of :mod:`lampkit.retrievers.encoders`) and maps the result to one score with a
 linear layer; the scores of one input form logits over the pool. Training minimises
@@ -271,7 +271,7 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
                    trainable_layers: int | None = None, encoder_layers: int | None = None,
                    device: str | None = None, cache: EmbeddingCache | None = None,
                    show_progress: bool = False) -> Selector:
-    """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; SPEC section 6).
+    """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; Salemi et al. section 5).
 
     ``train_texts`` holds per input one text per retriever (the prompt for RSPG-Pre,
     :func:`post_text` for RSPG-Post) and ``train_eval`` [inputs, pool] their EVAL.

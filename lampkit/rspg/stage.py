@@ -108,7 +108,7 @@ class RspgConfig(StageConfig):
         return {k: v for k, v in asdict(self).items() if not k.startswith("qpp_")}
 
 
-# the retriever pool of RSPG, in the paper's order (SPEC section 6)
+# the retriever pool of RSPG, in the paper's order (Salemi et al. section 5)
 POOL: tuple[str, ...] = ("none", "recency", "bm25", "dense", "ropg-rl", "ropg-kd")
 
 
