@@ -251,14 +251,18 @@ class Task:
         while True:
             budget = max_length - min(n_input, int(factor * max_length))
             try:
-                return self._fit(inp, items, budget, counter)
+                return self.fit_prompt(inp, items, budget, counter)
             except PromptBudgetError:
                 factor = round(factor - 0.1, 10)
                 if factor < 0:
                     return inp
 
-    def _fit(self, inp: str, items: Sequence[Mapping[str, object]], budget: int,
-             counter: TokenCounter) -> str:
+    def fit_prompt(self, inp: str, items: Sequence[Mapping[str, object]], budget: int,
+                   counter: TokenCounter) -> str:
+        """``inp`` with ``items``' entries sharing ``budget`` tokens evenly, unused tokens rolling over.
+
+        Raises :class:`PromptBudgetError` when the budget cannot hold every entry's template.
+        """
         n = len(items)
         overhead = 2 * (n - 1) + (1 if self.end_token_reserved else 0)
         if self.fixed_suffix:

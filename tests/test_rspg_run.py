@@ -72,17 +72,25 @@ def lamp3_examples(n, seed):
 # --- texts and QPP choices ---------------------------------------------------------------------
 
 
-def test_selector_texts_follow_the_pool_order(tiny_encoder):
+def test_selector_texts_follow_the_pool_order_and_the_items(tiny_encoder):
+    t = get_task("lamp3")
+    exs = [Example(id=i, input=t.make_input(text=f"the {w} was good"), user_id="u", output="3",
+                   profile=[{"id": f"{i}{j}", "date": "2020-01-01", "score": str(j), "text": f"{w} {j}"}
+                            for j in range(1, 4)]) for i, w in (("a", "movie"), ("b", "book"))]
     df = pd.DataFrame({"example_id": ["a", "a", "b", "b"], "retriever": ["x", "y", "x", "y"],
-                       "prompt": ["the movie", "the book", "a story", "a day"], "output": ["good", "bad", "great", ""]})
-    assert selector_texts(df, ["x", "y"], "pre") == [["the movie", "the book"], ["a story", "a day"]]
-    assert selector_texts(df, ["y", "x"], "pre") == [["the book", "the movie"], ["a day", "a story"]]
-    post = selector_texts(df, ["x", "y"], "post", tiny_encoder.tokenizer, 32)
-    assert post == [["the movie good", "the book bad"], ["a story great", "a day "]]
+                       "items": [["a1"], ["a3", "a2"], ["b2"], []], "output": ["good", "bad", "great", ""]})
+    tok = tiny_encoder.tokenizer
+    pre = selector_texts(t, exs, df, ["x", "y"], "pre", tok, 256)
+    assert pre == [[t.aggregate(exs[0].input, [t.entry(exs[0].profile[0])]),
+                    t.aggregate(exs[0].input, [t.entry(exs[0].profile[2]), t.entry(exs[0].profile[1])])],
+                   [t.aggregate(exs[1].input, [t.entry(exs[1].profile[1])]), exs[1].input]]
+    assert selector_texts(t, exs, df, ["y", "x"], "pre", tok, 256) == [row[::-1] for row in pre]
+    post = selector_texts(t, exs, df, ["x", "y"], "post", tok, 256)
+    assert post == [[pre[0][0] + " good", pre[0][1] + " bad"], [pre[1][0] + " great", pre[1][1] + " "]]
     with pytest.raises(ValueError):
-        selector_texts(df, ["x", "y"], "during")
-    with pytest.raises(ValueError):
-        selector_texts(df, ["x", "y"], "post")
+        selector_texts(t, exs, df, ["x", "y"], "during", tok, 256)
+    with pytest.raises(ValueError, match="not among the examples"):
+        selector_texts(t, exs[:1], df, ["x", "y"], "pre", tok, 256)
 
 
 class Fixed:

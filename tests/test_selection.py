@@ -1,4 +1,4 @@
-"""RSPG pieces: oracle bounds, success rate, the KL target and loss, RSPG-Post's text, tiny trained selectors."""
+"""RSPG pieces: oracle bounds, success rate, the KL target and loss, the selector's texts, tiny trained selectors."""
 
 import json
 import math
@@ -9,8 +9,10 @@ import torch
 
 from lampkit.retrievers.embedding_cache import EmbeddingCache
 from lampkit.retrievers.encoders import load_encoder
-from lampkit.rspg.selector import (Selector, keep_bottom_layers, kl_loss, oracle_bounds, oracle_choices, post_text,
-                               predict, success_rate, target_distribution, train_selector)
+from lampkit.rspg.selector import (OUTPUT_SHARE, Selector, input_coverage, keep_bottom_layers, kl_loss, oracle_bounds,
+                                   oracle_choices, predict, selector_text, success_rate, target_distribution,
+                                   train_selector)
+from lampkit.tasks import HFTokenCounter, get_task
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -100,20 +102,57 @@ def test_kl_loss_hand_computed_with_zero_target():
         kl_loss(logits[:, :2], target)
 
 
-# --- RSPG-Post's text --------------------------------------------------------------------------
+# --- the selector's text ----------------------------------------------------------------------
 
 
-def test_post_text_cuts_the_prompt_and_keeps_the_output(tiny_encoder):
-    tok = tiny_encoder.tokenizer  # every word below is one token of its vocabulary
-    prompt = " ".join(["the movie was about a man"] * 10)  # 60 tokens
-    text = post_text(prompt, "great story", tok, max_length=16)
-    # 16 - [CLS] - [SEP] = 14 tokens: the first 12 of the prompt, then the 2 of the output
-    assert text == " ".join(prompt.split()[:12]) + " great story"
-    assert len(tok(text)["input_ids"]) == 16
-    assert post_text("the movie", "good", tok, 16) == "the movie good"
-    # an output longer than the budget by itself comes back whole (the encoder truncates it)
-    long_output = " ".join(["good"] * 20)
-    assert post_text("the movie", long_output, tok, 16) == long_output
+def _lamp3_case(n_items=4, words=12):
+    t = get_task("lamp3")
+    inp = t.make_input(text="the movie was about a man")
+    first = ("doctor", "patient", "stock", "markets", "woman", "physician")
+    items = [{"id": str(j), "date": "2020-01-01", "score": str(1 + j % 5),
+              "text": " ".join([first[j]] + ["the book was good"] * (words // 4))} for j in range(n_items)]
+    return t, inp, items
+
+
+def test_selector_text_keeps_the_whole_input_and_a_share_of_every_entry(tiny_encoder):
+    tok = tiny_encoder.tokenizer
+    t, inp, items = _lamp3_case(words=40)
+    full = t.build_prompt(inp, items, HFTokenCounter(tok), 512)
+    window = len(tok(inp)["input_ids"]) + 80
+    # the prompt as the LLM reads it, cut at the window's end, loses the input (it comes last)
+    assert input_coverage([full], [inp], tok, window) == 0.0
+    text = selector_text(t, inp, items, tok, window)
+    assert len(tok(text)["input_ids"]) <= window
+    assert input_coverage([text], [inp], tok, window) == 1.0
+    assert all(f'"{item["text"].split()[0]} the book' in text for item in items)  # every entry keeps its start
+    # a window too small for four entries' templates keeps the best-ranked ones, and the whole input
+    tight = len(tok(inp)["input_ids"]) + 30
+    text = selector_text(t, inp, items, tok, tight)
+    assert len(tok(text)["input_ids"]) <= tight and input_coverage([text], [inp], tok, tight) == 1.0
+    assert '"doctor' in text and '"markets' not in text
+
+
+def test_selector_text_for_post_appends_the_output_within_its_share(tiny_encoder):
+    tok = tiny_encoder.tokenizer
+    t, inp, items = _lamp3_case(words=40)
+    window = len(tok(inp)["input_ids"]) + 60
+    text = selector_text(t, inp, items, tok, window, output="great story")
+    assert text.endswith(" great story") and len(tok(text)["input_ids"]) <= window
+    assert input_coverage([text], [inp], tok, window) == 1.0
+    long_output = " ".join(["good"] * 100)
+    text = selector_text(t, inp, items, tok, window, output=long_output)
+    kept = text[text.rindex(inp) + len(inp):]  # the input comes last in the prompt; the output follows
+    assert 0 < kept.split().count("good") <= int(OUTPUT_SHARE * window)
+    assert input_coverage([text], [inp], tok, window) == 1.0
+
+
+def test_input_coverage_counts_inputs_cut_by_the_window(tiny_encoder):
+    tok = tiny_encoder.tokenizer
+    texts = ["the man was good", "the movie was about a man and the book"]
+    assert input_coverage(texts, ["man was", "the book"], tok, 8) == 0.5  # 6 of 9 tokens fit in 8 - 2
+    assert input_coverage(texts, ["man was", "the book"], tok, 64) == 1.0
+    with pytest.raises(ValueError):
+        input_coverage(texts, ["man"], tok, 8)
 
 
 # --- a tiny selector -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Retriever selection (RSPG): learn which retriever of the pool to trust for each input.
 
 For each input every retriever of the pool builds its prompt; RSPG-Pre reads the prompt,
-RSPG-Post the prompt followed by the LLM's output for it (:func:`post_text`; Salemi et al. section 5.2). A
+RSPG-Post the prompt followed by the LLM's output for it (Salemi et al. section 5.2), each rebuilt
+for the selector's window by :func:`selector_text` so that the whole input stays inside it. A
 :class:`Selector` encodes each of those texts, mean-pools the last hidden states over the
 attention mask (the pooling of :mod:`lampkit.retrievers.encoders`) and maps the result to one score with a
 linear layer; the scores of one input form logits over the pool. Training minimises
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NamedTuple, Sequence, TypeVar
+from typing import Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -30,9 +31,10 @@ from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
 from lampkit.retrievers.encoders import Encoder, default_device, load_encoder, mean_pool
 from lampkit.store.io import atomic_write_bytes, atomic_write_json
 from lampkit.analysis.winning import winners
+from lampkit.tasks import HFTokenCounter, PromptBudgetError, Task
 
 __all__ = ["OracleBounds", "oracle_bounds", "oracle_choices", "success_rate", "target_distribution", "kl_loss",
-           "post_text", "keep_bottom_layers", "Selector", "train_selector", "predict"]
+           "OUTPUT_SHARE", "selector_text", "input_coverage", "keep_bottom_layers", "Selector", "train_selector", "predict"]
 
 _HEAD_FILE = "head.safetensors"
 _CONFIG_FILE = "selector.json"
@@ -99,29 +101,75 @@ def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.kl_div(F.log_softmax(logits, dim=-1), target.to(logits.dtype), reduction="batchmean")
 
 
-def post_text(prompt: str, output: str, tokenizer, max_length: int) -> str:
-    """RSPG-Post's text: ``prompt``, a space and ``output``, fitted to ``max_length`` tokens.
+OUTPUT_SHARE = 0.25  # RSPG-Post: the most of the selector's window the LLM's output may take
 
-    The prompt is cut at a token boundary (of ``tokenizer``, special tokens counted) so that the
-    output survives truncation; only an output longer than the budget by itself loses tokens
-    (the encoder then truncates it).
+
+class _KeepWhole(HFTokenCounter):
+    """A token counter that hands a text back unchanged when it fits (no decode round trip, which
+    would drop unknown tokens and lowercase for an uncased tokenizer), and cuts it otherwise."""
+
+    def truncate(self, text: str, max_ids: int) -> tuple[str, int]:
+        n = self.count(text)
+        if n <= max_ids:
+            return text, n
+        return super().truncate(text, max_ids)
+
+
+def selector_text(task: Task, inp: str, items: Sequence[Mapping[str, object]], tokenizer, max_length: int,
+                  output: str | None = None, output_share: float = OUTPUT_SHARE) -> str:
+    """RSPG's text for one input and one retriever's items, fitted to ``max_length`` tokens of ``tokenizer``.
+
+    The paper's selector reads the prompt (RSPG-Pre), or the prompt followed by the LLM's output
+    (RSPG-Post), in a window of 1,024 tokens that holds them whole. A shorter window cannot, so the
+    text is rebuilt for it part by part rather than cut at its end (where the task's input stands):
+
+    1. the whole input (never cut; only an input longer than the window by itself overflows it);
+    2. for Post, the LLM's ``output``, cut to at most ``output_share`` of the window;
+    3. the retrieved entries share what is left evenly, unused tokens rolling over to the next
+       entry (:meth:`lampkit.tasks.Task.fit_prompt`, the LLM prompt's construction); when the
+       rest cannot hold every entry's template, the lowest-ranked entries are left out.
+
+    Each piece is counted with its tokenizer's special tokens, which leaves room for the
+    punctuation joining the pieces; :func:`input_coverage` measures what the window really holds.
+    A piece that fits is kept as written, a longer one is cut at a token boundary.
     """
-    limit = max_length - tokenizer.num_special_tokens_to_add()
+    counter = _KeepWhole(tokenizer)
+    window = max_length
+    suffix = ""
+    if output is not None:
+        cap = max(counter.n_special + 1, int(output_share * max_length))
+        text, used = counter.truncate(output, cap)
+        window -= used
+        suffix = f" {text}"
+    budget = window - counter.count(inp)
+    for n in range(len(items), 0, -1):
+        try:
+            return task.fit_prompt(inp, items[:n], budget, counter) + suffix
+        except PromptBudgetError:
+            continue
+    return inp + suffix
 
-    def n_tokens(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    text = f"{prompt} {output}"
-    over = n_tokens(text) - limit
-    if over <= 0:
-        return text
-    spans = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-    ends = [end for _, end in spans]
-    for keep in range(len(ends) - over, 0, -1):
-        text = f"{prompt[:ends[keep - 1]]} {output}"
-        if n_tokens(text) <= limit:
-            return text
-    return output
+def _is_subsequence(needle: Sequence[int], hay: Sequence[int]) -> bool:
+    it = iter(hay)
+    return all(any(x == y for y in it) for x in needle)
+
+
+def input_coverage(texts: Sequence[str], inputs: Sequence[str], tokenizer, max_length: int) -> float:
+    """Share of ``texts`` whose ``inputs`` lie whole inside the window the selector reads.
+
+    An input is inside when its tokens appear, in order, among the first ``max_length`` tokens
+    of its text (in order rather than contiguous: LaMP-1 splices the entries into the input).
+    """
+    if len(texts) != len(inputs):
+        raise ValueError(f"{len(texts)} texts but {len(inputs)} inputs")
+    if not texts:
+        raise ValueError("no texts")
+    inside = 0
+    for text, inp in zip(texts, inputs):
+        kept = tokenizer(text, max_length=max_length, truncation=True)["input_ids"]
+        inside += _is_subsequence(tokenizer(inp, add_special_tokens=False)["input_ids"], kept)
+    return inside / len(texts)
 
 
 def _transformer_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
@@ -273,8 +321,8 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
                    show_progress: bool = False) -> Selector:
     """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; Salemi et al. section 5).
 
-    ``train_texts`` holds per input one text per retriever (the prompt for RSPG-Pre,
-    :func:`post_text` for RSPG-Post) and ``train_eval`` [inputs, pool] their EVAL.
+    ``train_texts`` holds per input one text per retriever (of :func:`selector_text`: the prompt for
+    RSPG-Pre, the prompt and the output for RSPG-Post) and ``train_eval`` [inputs, pool] their EVAL.
     ``trainable_layers`` = N trains only the top N transformer layers and the head (the rest
     frozen); None trains everything; 0 gives a frozen selector: every distinct text is embedded
     once in eval mode (read from and stored in ``cache`` when given) and the head alone trains

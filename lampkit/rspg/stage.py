@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Mapping, Sequence
 
@@ -36,7 +37,7 @@ from lampkit.ropg.stage import RopgSetup, ropg_retrievers
 from lampkit.feedback import eval_matrix
 from lampkit.metrics.lamp import aggregate
 from lampkit.rspg.qpp import qpp_choices
-from lampkit.rspg.selector import (OracleBounds, Selector, oracle_bounds, oracle_choices, post_text, predict, success_rate,
+from lampkit.rspg.selector import (OracleBounds, Selector, oracle_bounds, input_coverage, oracle_choices, predict, selector_text, success_rate,
                         train_selector)
 from lampkit.tasks import Task, get_task
 from lampkit.analysis.winning import main_matrix
@@ -60,16 +61,19 @@ class RspgConfig(StageConfig):
 
     The ``book`` preset (the dataclass defaults) fits a CPU budget: a frozen encoder
     (``trainable_layers=0``), the embedded MiniLM cut to its bottom ``encoder_layers`` transformer
-    layer(s), whose mean-pooled embedding of the first ``max_length`` tokens of each text is computed
+    layer(s), whose mean-pooled embedding of each text's ``max_length`` = 256 tokens is computed
     once and kept in the embedding cache, under a linear layer trained with Adam at ``lr`` for
-    ``epochs``. The ``paper`` preset is the paper's selector (section 5): Longformer-base over 1,024
+    ``epochs``. Each text is :func:`lampkit.rspg.selector.selector_text`: the whole input, the
+    entries sharing the rest of the window (and the output for RSPG-Post); 256 tokens hold the
+    whole input of every mini-LaMP input and the four entries' prompts nearly whole
+    (``benchmarks/check_selector_window.py`` measures it). The ``paper`` preset is the paper's selector (section 5): Longformer-base over 1,024
     tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs. ``qpp_k`` is the depth of WIG and NQC,
     ``qpp_x`` the fraction of sigma_x%.
     """
 
     encoder: str | None = None
     encoder_layers: int | None = 1
-    max_length: int = 64
+    max_length: int = 256
     trainable_layers: int | None = 0
     epochs: int = 20
     lr: float = 1e-3
@@ -132,20 +136,35 @@ def _wide(df: pd.DataFrame, pool: Sequence[str], column: str) -> np.ndarray:
     return wide.loc[list(dict.fromkeys(df["example_id"])), list(pool)].to_numpy(dtype=object)
 
 
-def selector_texts(feedback: pd.DataFrame, pool: Sequence[str], mode: str, tokenizer=None,
-                   max_length: int = 512) -> list[list[str]]:
-    """Per input, one text per retriever of ``pool``: its prompt (``pre``), or the prompt followed
-    by the LLM's output, cut to keep the output (``post``, :func:`lampkit.rspg.selector.post_text`)."""
+def selector_texts(task: str | Task, examples: Sequence[Example], feedback: pd.DataFrame, pool: Sequence[str],
+                   mode: str, tokenizer, max_length: int) -> list[list[str]]:
+    """Per input (in the feedback's order), one text per retriever of ``pool``, as the selector reads it.
+
+    Each text is :func:`lampkit.rspg.selector.selector_text` of the input and the retriever's top
+    items (the ``items`` column of pool feedback): the whole input, the entries sharing the rest of
+    the ``max_length`` window, and for ``post`` the LLM's output.
+    """
     if mode not in MODES:
         raise ValueError(f"unknown RSPG mode {mode!r}; expected one of {MODES}")
-    prompts = _wide(feedback, pool, "prompt")
-    if mode == "pre":
-        return [list(row) for row in prompts]
-    if tokenizer is None:
-        raise ValueError("RSPG-Post texts need the selector's tokenizer")
-    outputs = _wide(feedback, pool, "output")
-    return [[post_text(p, o, tokenizer, max_length) for p, o in zip(prow, orow)]
-            for prow, orow in zip(prompts, outputs)]
+    t = get_task(task)
+    by_id = {str(ex.id): ex for ex in examples}
+    order = list(dict.fromkeys(feedback["example_id"]))
+    missing = [i for i in order if i not in by_id]
+    if missing:
+        raise ValueError(f"pool feedback holds inputs that are not among the examples: {missing[:5]}")
+    items = _wide(feedback, pool, "items")
+    outputs = _wide(feedback, pool, "output") if mode == "post" else None
+    texts = []
+    for n, ex_id in enumerate(order):
+        ex = by_id[ex_id]
+        profile = {str(item["id"]): item for item in ex.profile}
+        row = []
+        for j in range(len(pool)):
+            chosen = [profile[str(i)] for i in items[n, j]]
+            row.append(selector_text(t, ex.input, chosen, tokenizer, max_length,
+                                     output=None if outputs is None else outputs[n, j]))
+        texts.append(row)
+    return texts
 
 
 def _digest(obj: object) -> str:
@@ -202,7 +221,8 @@ class Selection:
 
     ``choices`` maps a method (a QPP predictor, ``rspg-pre``, ``rspg-post``, ``oracle-upper``,
     ``oracle-lower``) to pool indices; ``matrix`` holds the main metric per input and retriever;
-    ``history`` the selectors' training loss per epoch.
+    ``history`` the selectors' training loss per epoch; ``coverage`` per mode the share of
+    evaluation texts whose whole input lies inside the selector's window.
     """
 
     task: str
@@ -213,6 +233,7 @@ class Selection:
     matrix: np.ndarray
     choices: dict[str, np.ndarray]
     history: dict[str, list[float]]
+    coverage: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def higher_is_better(self) -> bool:
@@ -271,17 +292,20 @@ def run_selection(ctx: Context | Settings, task: str | Task, pool: Sequence, con
     evals = eval_matrix(train, names)
     choices: dict[str, np.ndarray] = {}
     history: dict[str, list[float]] = {}
+    coverage: dict[str, float] = {}
     for mode in modes:
-        texts = selector_texts(train, names, mode, tokenizer, config.max_length)
+        texts = selector_texts(t, exs["train"], train, names, mode, tokenizer, config.max_length)
         selector = fit_selector(texts, evals, config, artifacts, ctx.settings.show_progress)
-        choices[f"rspg-{mode}"] = predict(selector, selector_texts(test, names, mode, tokenizer, config.max_length),
-                                          cache=EmbeddingCache(default_cache_path()))
+        test_texts = selector_texts(t, exs[eval_split], test, names, mode, tokenizer, config.max_length)
+        choices[f"rspg-{mode}"] = predict(selector, test_texts, cache=EmbeddingCache(default_cache_path()))
+        inputs = [ex.input for ex in exs[eval_split] for _ in names]
+        coverage[mode] = input_coverage([x for row in test_texts for x in row], inputs, tokenizer, config.max_length)
         history[mode] = list(selector.history)
     choices.update(qpp_selections(t, exs[eval_split], pool, config.qpp_k, config.qpp_x))
     matrix = main_matrix(test, t, names)
     choices["oracle-upper"] = oracle_choices(matrix, t.higher_is_better, upper=True)
     choices["oracle-lower"] = oracle_choices(matrix, t.higher_is_better, upper=False)
-    return Selection(t.name, names, eval_split, exs[eval_split], test, matrix, choices, history)
+    return Selection(t.name, names, eval_split, exs[eval_split], test, matrix, choices, history, coverage)
 
 
 def run_rspg(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, eval_split: str = "test",
