@@ -1,6 +1,7 @@
 """RSPG end to end on small real runs: texts, QPP choices, invariants of the oracle, caching, tables, CLI."""
 
 import argparse
+import dataclasses
 import random
 
 import numpy as np
@@ -13,7 +14,9 @@ from lampkit.data.layout import Example
 from lampkit.pipeline import Settings, context, metrics_by_retriever
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
 from lampkit.retrievers.base import Ranking, order_by_scores
-from lampkit.rspg.report import oracle_gap, oracle_share, table4, table5, table5_paper
+from lampkit.rspg.report import (oracle_gap, oracle_share, table4, table4_significance, table5, table5_paper,
+                                 table5_significance)
+from lampkit.rspg.selector import input_coverage
 from lampkit.rspg.stage import QPP_METHODS, SELECTORS, RspgConfig, qpp_selections, run_selection, selector_texts
 from lampkit.tasks import WhitespaceCounter, get_task
 from lampkit.cli import stages as rspg_cli
@@ -201,6 +204,49 @@ def test_ablation_table_and_oracle_of_a_larger_pool(settings, config, tiny_encod
     rates = full.success_rates()
     assert t4.loc["lamp2", "rspg_post"] == rates["rspg-post"] and t4.loc["lamp2", "wig"] == rates["wig"]
     assert t4.loc["lamp2", "best_single"] in full.pool
+    check_significance(full, small)
+
+
+def check_significance(full, small):
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    rows = np.arange(len(full.matrix))
+    best = full.matrix.max(axis=1)  # accuracy: higher is better
+    success = {m: full.matrix[rows, full.choices[m]] == best for m in full.choices}
+    t4 = table4_significance({"lamp2": full})
+    qpp = max(QPP_METHODS, key=lambda m: success[m].mean())
+    for m in SELECTORS:
+        row = t4.loc[("lamp2", m)]
+        assert row["best_qpp"] == qpp and row["success"] == success[m].mean()
+        a, b = success[m], success[qpp]
+        table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
+        expected = 1.0 if table[0][1] + table[1][0] == 0 else mcnemar(table, exact=True).pvalue
+        assert row["p"] == pytest.approx(expected)
+        assert row["beats"] == (success[m].mean() > success[qpp].mean() and expected < 0.05)
+    t5 = table5_significance({"full": {"lamp2": full}, "no-ropg": {"lamp2": small}})
+    assert set(t5.index.get_level_values("metric")) == {"accuracy", "f1"}
+    for m in SELECTORS:
+        a = full.matrix[rows, full.choices[m]] == 1
+        b = small.matrix[rows, small.choices[m]] == 1
+        table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
+        expected = 1.0 if table[0][1] + table[1][0] == 0 else mcnemar(table, exact=True).pvalue
+        row = t5.loc[("lamp2", "accuracy", m)]
+        assert row["with_ropg"] == pytest.approx(a.mean()) and row["without_ropg"] == pytest.approx(b.mean())
+        assert row["p"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="no-ropg"):
+        table5_significance({"full": {"lamp2": full}})
+
+
+def test_the_selectors_texts_hold_the_whole_input(settings, config, tiny_encoder):
+    config = dataclasses.replace(config, max_length=128)  # the tiny encoder's positions
+    sel = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test",
+                        examples=LAMP2)
+    tok = tiny_encoder.tokenizer
+    for mode in ("pre", "post"):
+        texts = selector_texts("lamp2", LAMP2["test"], sel.feedback, sel.pool, mode, tok, config.max_length)
+        inputs = [ex.input for ex in LAMP2["test"] for _ in sel.pool]
+        assert sel.coverage[mode] == input_coverage([x for row in texts for x in row], inputs, tok, config.max_length)
+        assert sel.coverage[mode] == 1.0
 
 
 # --- the paper's numbers and the oracle share --------------------------------------------------

@@ -28,6 +28,7 @@ __all__ = [
     "beats",
     "markers",
     "format_with_markers",
+    "holm",
 ]
 
 # Table 3's baselines in marker order: index i + 1 stands for BASELINES[i]
@@ -170,3 +171,22 @@ def format_with_markers(value: float, marker: str, bold: bool, digits: int = 3) 
     if bold:
         text = f"<b>{text}</b>"
     return f"{text}<sup>{marker}</sup>" if marker else text
+
+
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values of one family of tests (same order as ``p_values``).
+
+    The i-th smallest p-value of m is multiplied by m - i + 1 (i from 1), made non-decreasing
+    along that order and capped at 1; rejecting where the adjusted value is below alpha controls
+    the family-wise error rate at alpha. NaN p-values stay NaN and do not count in m.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(~np.isnan(p))
+    if finite.size == 0:
+        return out
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m = order.size
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adjusted
+    return out

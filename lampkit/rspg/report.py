@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from lampkit.analysis.paper import paper_table
+from lampkit.metrics.significance import mcnemar_test, p_value
 from lampkit.analysis.tables import PAPER_COLUMN, results_table, side_by_side, with_paper
 from lampkit.rspg.stage import POOL_LABELS, QPP_METHODS, SELECTORS, TABLE4_COLUMNS, RspgConfig, Selection
 from lampkit.tasks import direction, get_task
 
-__all__ = ["table4", "table4_with_paper", "end_to_end", "end_to_end_with_paper", "comparison", "selection_summary", "loss_table", "config_summary", "table5", "table5_paper", "table5_with_paper", "oracle_share", "oracle_gap", "oracle_gap_summary", "ablation_summary", "bound_checks"]
+__all__ = ["table4", "table4_significance", "table5_significance", "table4_with_paper", "end_to_end", "end_to_end_with_paper", "comparison", "selection_summary", "loss_table", "config_summary", "table5", "table5_paper", "table5_with_paper", "oracle_share", "oracle_gap", "oracle_gap_summary", "ablation_summary", "bound_checks"]
 
 
 # ----- Table 4 and the end-to-end metrics ------------------------------------------------------
@@ -37,6 +38,58 @@ def table4(results: Mapping[str, Selection]) -> pd.DataFrame:
                                                                                TABLE4_COLUMNS)},
                      "best_single": best, "best_single_rate": rates[best], "oracle": rates["oracle-upper"]})
     return pd.DataFrame(rows).set_index("task")
+
+
+def table4_significance(results: Mapping[str, Selection], alpha: float = 0.05) -> pd.DataFrame:
+    """Per task and selector: its success rate against the best QPP baseline's, with McNemar's test on
+    the per-input successes (the paper's Table 4 claims the selectors beat the QPP baselines).
+
+    The best QPP baseline is the one with the highest success rate on that task (ties: the first of
+    WIG, NQC, sigma_max, sigma_x); ``beats`` holds when the selector's rate is higher and p < ``alpha``.
+    """
+    rows = []
+    for task, sel in results.items():
+        rates = sel.success_rates()
+        qpp = [m for m in QPP_METHODS if m in sel.choices]
+        selectors = [m for m in SELECTORS if m in sel.choices]
+        if not qpp or not selectors:
+            continue
+        best = max(qpp, key=lambda m: rates[m])
+        for m in selectors:
+            p = mcnemar_test(sel.successes(m), sel.successes(best))
+            rows.append({"task": task, "selector": m, "success": rates[m], "best_qpp": best,
+                         "best_qpp_success": rates[best], "p": p,
+                         "beats": bool(rates[m] > rates[best] and p < alpha)})
+    return pd.DataFrame(rows).set_index(["task", "selector"])
+
+
+def table5_significance(results: Mapping[str, Mapping[str, Selection]], alpha: float = 0.05) -> pd.DataFrame:
+    """Both metrics of every task, each selector with and without ROPG in its pool, with the metric's
+    test (McNemar for accuracy and F1, paired t-test otherwise) between the two on the same inputs.
+
+    ``lower_without`` holds when removing ROPG makes the selector worse in the metric's direction
+    and p < ``alpha`` (the paper's Table 5 claim). Needs both pools (:func:`lampkit.rspg.stage.run_ablation`).
+    """
+    if not {"full", "no-ropg"} <= set(results):
+        raise ValueError(f"the ablation needs the pools 'full' and 'no-ropg', got {sorted(results)}")
+    rows = []
+    for task, full in results["full"].items():
+        without = results["no-ropg"][task]
+        if [str(e.id) for e in full.examples] != [str(e.id) for e in without.examples]:
+            raise ValueError(f"{task}: the two pools were evaluated on different inputs")
+        t = get_task(task)
+        for metric in t.metrics:
+            higher = t.metric_higher_is_better(metric)
+            for m in SELECTORS:
+                if m not in full.choices or m not in without.choices:
+                    continue
+                with_value = float(full.metrics().loc[m, metric])
+                without_value = float(without.metrics().loc[m, metric])
+                p = p_value(full.per_example(m), without.per_example(m), metric)
+                worse = without_value < with_value if higher else without_value > with_value
+                rows.append({"task": task, "metric": metric, "selector": m, "with_ropg": with_value,
+                             "without_ropg": without_value, "p": p, "lower_without": bool(worse and p < alpha)})
+    return pd.DataFrame(rows).set_index(["task", "metric", "selector"])
 
 
 def table4_with_paper(results: Mapping[str, Selection], ours_label: str = "this build",

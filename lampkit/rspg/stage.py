@@ -35,12 +35,12 @@ from lampkit.pipeline import Context, Settings, context, get_encoder, run_pool
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
 from lampkit.ropg.stage import RopgSetup, ropg_retrievers
 from lampkit.feedback import eval_matrix
-from lampkit.metrics.lamp import aggregate
+from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN, aggregate
 from lampkit.rspg.qpp import qpp_choices
 from lampkit.rspg.selector import (OracleBounds, Selector, oracle_bounds, input_coverage, oracle_choices, predict, selector_text, success_rate,
                         train_selector)
 from lampkit.tasks import Task, get_task
-from lampkit.analysis.winning import main_matrix
+from lampkit.analysis.winning import main_matrix, winners
 
 __all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts", "fit_selector", "qpp_selections", "run_selection", "run_rspg", "run_ablation"]
 
@@ -251,6 +251,23 @@ class Selection:
         fixed = {name: np.full(n, j, dtype=np.int64) for j, name in enumerate(self.pool)}
         picks = {**fixed, **{m: self.choices[m] for m in self.methods()}}
         return {m: success_rate(c, self.matrix, self.higher_is_better) for m, c in picks.items()}
+
+    def picks(self, method: str) -> np.ndarray:
+        """The pool index chosen for every input by ``method``, or a retriever of the pool's (constant)."""
+        if method in self.pool:
+            return np.full(len(self.matrix), self.pool.index(method), dtype=np.int64)
+        return np.asarray(self.choices[method], dtype=np.int64)
+
+    def successes(self, method: str) -> np.ndarray:
+        """Per input, whether ``method``'s choice is tied for the best retriever (Table 4's success)."""
+        return winners(self.matrix, self.higher_is_better)[np.arange(len(self.matrix)), self.picks(method)]
+
+    def per_example(self, method: str) -> dict[str, np.ndarray]:
+        """The per-example metric columns (:func:`lampkit.metrics.lamp.per_example`) of ``method``'s chosen outputs."""
+        rows = np.arange(len(self.matrix))
+        chosen = self.picks(method)
+        columns = [c for c in PER_EXAMPLE_COLUMN.values() if c in self.feedback.columns]
+        return {c: _wide(self.feedback, self.pool, c)[rows, chosen].astype(np.float64) for c in dict.fromkeys(columns)}
 
     def best_single(self) -> str:
         """The retriever with the best mean main metric on this split (ties: the first in the pool)."""

@@ -180,3 +180,18 @@ def test_mean_approximates_the_official_bootstrap_median(global_numpy_seed):
         # the median of 1000 resampled means deviates from the mean by about sem / sqrt(1000)
         assert abs(res[key] - mid) < 5 * sem / math.sqrt(1000) + 1e-9
         assert boot[key].low.fmeasure <= res[key] <= boot[key].high.fmeasure
+
+
+def test_holm_matches_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from lampkit.metrics.significance import holm
+
+    rng = np.random.default_rng(7)
+    for size in (1, 2, 5, 30):
+        p = rng.uniform(0, 0.2, size)
+        p[rng.integers(size)] = p[0]  # a tie
+        np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-12)
+    adjusted = holm([0.01, np.nan, 0.04, 0.03])
+    assert np.isnan(adjusted[1])
+    np.testing.assert_allclose(adjusted[[0, 2, 3]], multipletests([0.01, 0.04, 0.03], method="holm")[1])
