@@ -279,8 +279,10 @@ def test_cli_arguments():
     assert run.rspg == paper and not run.run.with_ropg
     run = chapters.from_args("04_selection", parser.parse_args(
         ["rspg", "--rspg-trainable-layers", "all", "--rspg-encoder-layers", "all", "--rspg-encoder", paper.encoder,
-         "--rspg-max-length", "1024", "--rspg-lr", "1e-5"]))
+         "--rspg-max-length", "1024", "--rspg-lr", "1e-5", "--rspg-batch-size", "64", "--rspg-micro-batch-size", "8",
+         "--rspg-warmup-ratio", "0.05", "--rspg-schedule", "linear", "--rspg-max-grad-norm", "1.0"]))
     assert run.rspg == paper
+    assert (paper.epochs, paper.batch_size, paper.warmup_ratio, paper.max_grad_norm) == (20, 64, 0.05, 1.0)
     with pytest.raises(SystemExit):
         parser.parse_args(["rspg", "--rspg-encoder-layers", "some"])
     args = parser.parse_args(["rspg", "--methods", "during"])

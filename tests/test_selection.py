@@ -307,3 +307,19 @@ def test_frozen_selector_saves_its_head_and_checks_its_encoder(tmp_path, tiny_en
     (folder / "selector.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="encoder_id"):
         Selector.from_pretrained(folder, device="cpu")
+
+
+def test_accumulated_micro_batches_give_the_full_batch_step(tiny_encoder_dir):
+    texts = [[f"the movie {w}", f"the book {w}"] for w in ("was good", "was bad", "a man", "a woman", "the stock")]
+    evals = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
+    common = dict(encoder_name_or_path=str(tiny_encoder_dir), epochs=2, lr=1e-2, batch_size=4, max_length=16,
+                  seed=3, trainable_layers=0)  # a frozen encoder: no dropout draws to differ
+    whole = train_selector(texts, evals, **common)
+    parts = train_selector(texts, evals, micro_batch_size=1, **common)
+    # the head's weights; not its bias, whose gradient is 0 up to rounding (a shift of every logit
+    # leaves the softmax unchanged) and which Adam's normalisation turns into steps of +-lr
+    torch.testing.assert_close(whole.head.weight, parts.head.weight, rtol=1e-4, atol=1e-6)
+    clipped = train_selector(texts, evals, max_grad_norm=1e-6, warmup_ratio=0.5, schedule="linear", **common)
+    assert any(not torch.equal(a, b) for a, b in zip(whole.head.parameters(), clipped.head.parameters()))
+    with pytest.raises(ValueError, match="warmup_ratio"):
+        train_selector(texts, evals, warmup_ratio=1.0, **common)

@@ -18,6 +18,7 @@ inputs x retrievers matrix of the main metric (:func:`lampkit.analysis.winning.m
 from __future__ import annotations
 
 import json
+import math
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping, NamedTuple, Sequence, TypeVar
@@ -31,6 +32,7 @@ from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
 from lampkit.retrievers.encoders import Encoder, default_device, load_encoder, mean_pool
 from lampkit.store.io import atomic_write_bytes, atomic_write_json
 from lampkit.analysis.winning import winners
+from lampkit.ropg.method import lr_multiplier
 from lampkit.tasks import HFTokenCounter, PromptBudgetError, Task
 
 __all__ = ["OracleBounds", "oracle_bounds", "oracle_choices", "success_rate", "target_distribution", "kl_loss",
@@ -318,7 +320,9 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
                    batch_size: int = 8, max_length: int = 512, seed: int = 0,
                    trainable_layers: int | None = None, encoder_layers: int | None = None,
                    device: str | None = None, cache: EmbeddingCache | None = None,
-                   show_progress: bool = False) -> Selector:
+                   show_progress: bool = False, micro_batch_size: int | None = None,
+                   warmup_ratio: float = 0.0, schedule: str = "constant",
+                   max_grad_norm: float | None = None) -> Selector:
     """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; Salemi et al. section 5).
 
     ``train_texts`` holds per input one text per retriever (of :func:`selector_text`: the prompt for
@@ -329,14 +333,22 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     on those embeddings. ``encoder_layers`` = M keeps only the encoder's bottom M transformer
     layers (None: all). With the same ``seed`` (head initialisation, dropout and the shuffled
     order of inputs per epoch) the same data gives the same weights on the same device.
+    ``batch_size`` inputs make one optimizer step (the effective batch), in forward passes of
+    ``micro_batch_size`` inputs (None: the whole batch) whose gradients accumulate, each weighted
+    by its share of the batch; the learning rate warms up linearly over ``warmup_ratio`` of the
+    steps, then stays (``constant``) or decays linearly (``linear``; see
+    :func:`lampkit.ropg.method.lr_multiplier`); ``max_grad_norm`` clips the gradients' norm.
     Returns the selector in eval mode.
     """
     pool = _pool_size(train_texts)
     evals = np.asarray(train_eval, dtype=np.float64)
     if evals.shape != (len(train_texts), pool):
         raise ValueError(f"train_eval has shape {evals.shape}; expected ({len(train_texts)}, {pool})")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError("epochs and batch_size must be at least 1")
+    micro = micro_batch_size or batch_size
+    if epochs < 1 or batch_size < 1 or micro < 1:
+        raise ValueError("epochs, batch_size and micro_batch_size must be at least 1")
+    if not 0.0 <= warmup_ratio < 1.0:
+        raise ValueError(f"warmup_ratio must lie in [0, 1), got {warmup_ratio}")
     torch.manual_seed(seed)
     selector = Selector.from_encoder(encoder_name_or_path, max_length=max_length, device=device or default_device(),
                                      frozen=trainable_layers == 0, encoder_layers=encoder_layers)
@@ -363,6 +375,10 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     target = torch.as_tensor(target_distribution(evals), dtype=torch.float32, device=selector.device)
     order_rng = torch.Generator().manual_seed(seed)
     n_batches = -(-len(train_texts) // batch_size)
+    total_steps = epochs * n_batches
+    warmup = math.ceil(warmup_ratio * total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_multiplier(step, total_steps, warmup, schedule))
     bar = tqdm(total=epochs * n_batches, desc="RSPG", unit="batch", disable=not show_progress)
     selector.train()
     # a frozen selector's steps are a few tiny tensors: one thread runs them fastest (far faster on a busy CPU)
@@ -372,11 +388,16 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
             total = 0.0
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                loss = kl_loss(logits(idx), target[idx])
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                for m in range(0, len(idx), micro):
+                    part = idx[m:m + micro]
+                    loss = kl_loss(logits(part), target[part])
+                    (loss * (len(part) / len(idx)) if len(part) < len(idx) else loss).backward()
+                    total += float(loss.detach()) * len(part)
+                if max_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
                 optimizer.step()
-                total += float(loss.detach()) * len(idx)
+                scheduler.step()
                 bar.update(1)
             selector.history.append(total / len(order))
             bar.set_postfix(loss=f"{selector.history[-1]:.4f}")

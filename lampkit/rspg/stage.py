@@ -67,7 +67,9 @@ class RspgConfig(StageConfig):
     entries sharing the rest of the window (and the output for RSPG-Post); 256 tokens hold the
     whole input of every mini-LaMP input and the four entries' prompts nearly whole
     (``benchmarks/check_selector_window.py`` measures it). The ``paper`` preset is the paper's selector (section 5): Longformer-base over 1,024
-    tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs. ``qpp_k`` is the depth of WIG and NQC,
+    tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs, in effective batches of 64 inputs
+    (micro-batches of 8), the learning rate warmed up over 5% of the steps then decayed linearly,
+    gradients clipped to norm 1. ``qpp_k`` is the depth of WIG and NQC,
     ``qpp_x`` the fraction of sigma_x%.
     """
 
@@ -78,6 +80,10 @@ class RspgConfig(StageConfig):
     epochs: int = 20
     lr: float = 1e-3
     batch_size: int = 8
+    micro_batch_size: int | None = None
+    warmup_ratio: float = 0.0
+    schedule: str = "constant"
+    max_grad_norm: float | None = None
     seed: int = 0
     qpp_k: int = 4
     qpp_x: float = 0.5
@@ -86,7 +92,8 @@ class RspgConfig(StageConfig):
     PRESET_VALUES = {
         "book": {},
         "paper": {"encoder": "allenai/longformer-base-4096", "encoder_layers": None, "max_length": 1024,
-                  "trainable_layers": None, "lr": 1e-5},
+                  "trainable_layers": None, "lr": 1e-5, "epochs": 20, "batch_size": 64, "micro_batch_size": 8,
+                  "warmup_ratio": 0.05, "schedule": "linear", "max_grad_norm": 1.0},
     }
     HELP = {
         "encoder": "the selector's encoder, a Hugging Face name or folder (none: the embedded MiniLM)",
@@ -95,12 +102,17 @@ class RspgConfig(StageConfig):
         "trainable_layers": "top encoder layers the selector trains (0: a frozen encoder; all: every layer)",
         "epochs": "selector training epochs",
         "lr": "the selector's Adam learning rate",
-        "batch_size": "inputs per optimizer step",
+        "batch_size": "inputs per optimizer step (the effective batch)",
+        "micro_batch_size": "inputs per forward pass, their gradients accumulated (none: the whole batch)",
+        "warmup_ratio": "share of the optimizer steps the learning rate warms up over, linearly",
+        "schedule": "the learning rate after the warm-up: constant, or linear decay to 0",
+        "max_grad_norm": "gradient norm clipping (none: no clipping)",
         "seed": "seed of the selector's training",
         "qpp_k": "depth of WIG and NQC",
         "qpp_x": "fraction x of sigma_x%",
     }
-    NONE_WORD = {"encoder_layers": "all", "trainable_layers": "all", "encoder": "embedded"}
+    NONE_WORD = {"encoder_layers": "all", "trainable_layers": "all", "encoder": "embedded", "micro_batch_size": "batch"}
+    CHOICES = {"schedule": ("constant", "linear")}
 
     @classmethod
     def paper(cls, **changes) -> "RspgConfig":
@@ -190,7 +202,9 @@ def fit_selector(texts: Sequence[Sequence[str]], evals: np.ndarray, config: Rspg
         selector = train_selector(texts, evals, config.encoder, epochs=config.epochs, lr=config.lr,
                                   batch_size=config.batch_size, max_length=config.max_length, seed=config.seed,
                                   trainable_layers=config.trainable_layers, encoder_layers=config.encoder_layers,
-                                  cache=EmbeddingCache(default_cache_path()), show_progress=show_progress)
+                                  cache=EmbeddingCache(default_cache_path()), show_progress=show_progress,
+                                  micro_batch_size=config.micro_batch_size, warmup_ratio=config.warmup_ratio,
+                                  schedule=config.schedule, max_grad_norm=config.max_grad_norm)
         selector.save_pretrained(folder)
         trained.append(selector)
 
