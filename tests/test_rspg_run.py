@@ -280,7 +280,8 @@ def test_cli_arguments():
     run = chapters.from_args("04_selection", parser.parse_args(
         ["rspg", "--rspg-trainable-layers", "all", "--rspg-encoder-layers", "all", "--rspg-encoder", paper.encoder,
          "--rspg-max-length", "1024", "--rspg-lr", "1e-5", "--rspg-batch-size", "64", "--rspg-micro-batch-size", "8",
-         "--rspg-warmup-ratio", "0.05", "--rspg-schedule", "linear", "--rspg-max-grad-norm", "1.0"]))
+         "--rspg-warmup-ratio", "0.05", "--rspg-schedule", "linear", "--rspg-max-grad-norm", "1.0", "--rspg-epochs", "20",
+         "--rspg-dev-share", "0", "--rspg-patience", "none"]))
     assert run.rspg == paper
     assert (paper.epochs, paper.batch_size, paper.warmup_ratio, paper.max_grad_norm) == (20, 64, 0.05, 1.0)
     with pytest.raises(SystemExit):

@@ -323,3 +323,22 @@ def test_accumulated_micro_batches_give_the_full_batch_step(tiny_encoder_dir):
     assert any(not torch.equal(a, b) for a, b in zip(whole.head.parameters(), clipped.head.parameters()))
     with pytest.raises(ValueError, match="warmup_ratio"):
         train_selector(texts, evals, warmup_ratio=1.0, **common)
+
+
+def test_early_stopping_keeps_the_epoch_with_the_lowest_dev_loss(tiny_encoder_dir):
+    rng = np.random.default_rng(0)
+    words = "the movie book was good bad a man woman stock markets fell rose doctor patient".split()
+    texts = [[" ".join(rng.choice(words, 6)) for _ in range(3)] for _ in range(30)]
+    evals = rng.uniform(size=(30, 3))  # noise: the dev loss stops improving early
+    common = dict(encoder_name_or_path=str(tiny_encoder_dir), lr=5e-2, batch_size=4, max_length=16, seed=1,
+                  trainable_layers=0, dev_share=0.2)
+    stopped = train_selector(texts, evals, epochs=60, patience=3, **common)
+    dev = stopped.dev_history
+    assert stopped.best_epoch == int(np.argmin(dev)) + 1
+    assert len(dev) == len(stopped.history) == stopped.best_epoch + 3 < 60  # stopped 3 epochs after the best
+    # the weights returned are those after the best epoch: training just that long gives them
+    again = train_selector(texts, evals, epochs=stopped.best_epoch, patience=None, **common)
+    torch.testing.assert_close(stopped.head.weight, again.head.weight)
+    assert again.dev_history == dev[:stopped.best_epoch]
+    with pytest.raises(ValueError, match="dev_share"):
+        train_selector(texts, evals, epochs=2, **{**common, "dev_share": 1.0})

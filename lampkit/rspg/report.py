@@ -167,9 +167,17 @@ def selection_summary(results: Mapping[str, Selection]) -> str:
 
 
 def loss_table(results: Mapping[str, Selection]) -> pd.DataFrame:
-    """The selectors' mean training loss (KL) at the first and the last epoch, per task and mode."""
-    rows = [{"task": task, "mode": mode, "epochs": len(h), "first": h[0], "last": h[-1]}
-            for task, sel in results.items() for mode, h in sel.history.items()]
+    """Per task and mode: the epochs the selector trained, its mean training loss (KL) at the first
+    and the last of them and, with a dev set, the dev loss at the first epoch, its lowest, and the
+    epoch of the lowest (the weights kept)."""
+    rows = []
+    for task, sel in results.items():
+        for mode, h in sel.history.items():
+            row = {"task": task, "mode": mode, "epochs": len(h), "first": h[0], "last": h[-1]}
+            dev = sel.dev_history.get(mode) or []
+            if dev:
+                row.update({"dev first": dev[0], "dev best": min(dev), "best epoch": int(np.argmin(dev)) + 1})
+            rows.append(row)
     return pd.DataFrame(rows).set_index(["task", "mode"])
 
 

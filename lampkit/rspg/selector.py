@@ -203,7 +203,8 @@ class Selector(torch.nn.Module):
 
     ``forward`` takes texts grouped per input (every group as long as the pool) and returns
     logits [batch, pool]. Texts are truncated to ``max_length`` tokens, which must fit the
-    encoder's positions. ``history`` holds the mean training loss of each epoch. A ``frozen``
+    encoder's positions. ``history`` holds the mean training loss of each epoch, ``dev_history``
+    the dev loss when training held out a dev set (``best_epoch``: the epoch kept). A ``frozen``
     selector never changes its encoder: it embeds texts in eval mode (as
     :meth:`lampkit.retrievers.encoders.Encoder.encode`) and saves only its head and the encoder's name and
     identity (``encoder_source``, ``encoder_layers``, ``encoder_id``).
@@ -221,6 +222,8 @@ class Selector(torch.nn.Module):
         self.frozen = frozen
         self.head = torch.nn.Linear(int(encoder.config.hidden_size), 1)
         self.history: list[float] = []
+        self.dev_history: list[float] = []
+        self.best_epoch: int | None = None
         if frozen:
             encoder.requires_grad_(False)
 
@@ -279,7 +282,8 @@ class Selector(torch.nn.Module):
             "max_length": self.max_length, "pooling": "mean", "frozen": self.frozen,
             "encoder": self.encoder_source if self.frozen else None,
             "encoder_layers": self.encoder_layers if self.frozen else None,
-            "encoder_id": self.encoder_id if self.frozen else None, "history": self.history}, indent=2)
+            "encoder_id": self.encoder_id if self.frozen else None, "history": self.history,
+            "dev_history": self.dev_history, "best_epoch": self.best_epoch}, indent=2)
         return folder
 
     @classmethod
@@ -301,6 +305,8 @@ class Selector(torch.nn.Module):
                              f"{config['encoder_id']}, but {source!r} is now {selector.encoder_id}")
         selector.head.load_state_dict(load_file(str(folder / _HEAD_FILE), device=str(selector.device)))
         selector.history = [float(v) for v in config["history"]]
+        selector.dev_history = [float(v) for v in config.get("dev_history", [])]
+        selector.best_epoch = config.get("best_epoch")
         return selector.eval()
 
 
@@ -322,7 +328,8 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
                    device: str | None = None, cache: EmbeddingCache | None = None,
                    show_progress: bool = False, micro_batch_size: int | None = None,
                    warmup_ratio: float = 0.0, schedule: str = "constant",
-                   max_grad_norm: float | None = None) -> Selector:
+                   max_grad_norm: float | None = None, dev_share: float = 0.0,
+                   patience: int | None = None) -> Selector:
     """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; Salemi et al. section 5).
 
     ``train_texts`` holds per input one text per retriever (of :func:`selector_text`: the prompt for
@@ -338,6 +345,10 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     by its share of the batch; the learning rate warms up linearly over ``warmup_ratio`` of the
     steps, then stays (``constant``) or decays linearly (``linear``; see
     :func:`lampkit.ropg.method.lr_multiplier`); ``max_grad_norm`` clips the gradients' norm.
+    ``dev_share`` > 0 holds out that share of the inputs (drawn with ``seed``) as a dev set: after
+    every epoch the selector's KL loss on it is recorded in ``dev_history``, training stops once
+    ``patience`` epochs pass without a lower dev loss (None: all ``epochs``), and the weights of
+    the epoch with the lowest dev loss (``best_epoch``, 1-based) are the ones returned.
     Returns the selector in eval mode.
     """
     pool = _pool_size(train_texts)
@@ -349,6 +360,17 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
         raise ValueError("epochs, batch_size and micro_batch_size must be at least 1")
     if not 0.0 <= warmup_ratio < 1.0:
         raise ValueError(f"warmup_ratio must lie in [0, 1), got {warmup_ratio}")
+    if not 0.0 <= dev_share < 1.0:
+        raise ValueError(f"dev_share must lie in [0, 1), got {dev_share}")
+    if patience is not None and patience < 1:
+        raise ValueError(f"patience must be at least 1 or None, got {patience}")
+    train_idx, dev_idx = list(range(len(train_texts))), []
+    if dev_share > 0:
+        n_dev = max(1, round(dev_share * len(train_texts)))
+        if n_dev >= len(train_texts):
+            raise ValueError(f"a dev share of {dev_share} leaves no training input of {len(train_texts)}")
+        drawn = torch.randperm(len(train_texts), generator=torch.Generator().manual_seed(seed + 1)).tolist()
+        dev_idx, train_idx = sorted(drawn[:n_dev]), sorted(drawn[n_dev:])
     torch.manual_seed(seed)
     selector = Selector.from_encoder(encoder_name_or_path, max_length=max_length, device=device or default_device(),
                                      frozen=trainable_layers == 0, encoder_layers=encoder_layers)
@@ -374,7 +396,7 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     optimizer = torch.optim.Adam(params, lr=lr)
     target = torch.as_tensor(target_distribution(evals), dtype=torch.float32, device=selector.device)
     order_rng = torch.Generator().manual_seed(seed)
-    n_batches = -(-len(train_texts) // batch_size)
+    n_batches = -(-len(train_idx) // batch_size)
     total_steps = epochs * n_batches
     warmup = math.ceil(warmup_ratio * total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -383,8 +405,9 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     selector.train()
     # a frozen selector's steps are a few tiny tensors: one thread runs them fastest (far faster on a busy CPU)
     with _threads(1 if selector.frozen and selector.device.type == "cpu" else torch.get_num_threads()):
-        for _ in range(epochs):
-            order = torch.randperm(len(train_texts), generator=order_rng).tolist()
+        best, best_state, waited = math.inf, None, 0
+        for epoch in range(epochs):
+            order = [train_idx[i] for i in torch.randperm(len(train_idx), generator=order_rng).tolist()]
             total = 0.0
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
@@ -401,7 +424,24 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
                 bar.update(1)
             selector.history.append(total / len(order))
             bar.set_postfix(loss=f"{selector.history[-1]:.4f}")
+            if not dev_idx:
+                continue
+            selector.eval()
+            with torch.no_grad():
+                dev = sum(float(kl_loss(logits(dev_idx[i:i + micro]), target[dev_idx[i:i + micro]]))
+                          * len(dev_idx[i:i + micro]) for i in range(0, len(dev_idx), micro)) / len(dev_idx)
+            selector.train()
+            selector.dev_history.append(dev)
+            if dev < best:
+                best, waited, selector.best_epoch = dev, 0, epoch + 1
+                best_state = {k: v.detach().clone() for k, v in selector.state_dict().items()}
+            else:
+                waited += 1
+                if patience is not None and waited >= patience:
+                    break
     bar.close()
+    if best_state is not None:
+        selector.load_state_dict(best_state)
     return selector.eval()
 
 

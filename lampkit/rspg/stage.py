@@ -63,11 +63,12 @@ class RspgConfig(StageConfig):
     (``trainable_layers=0``), the embedded MiniLM cut to its bottom ``encoder_layers`` transformer
     layer(s), whose mean-pooled embedding of each text's ``max_length`` = 256 tokens is computed
     once and kept in the embedding cache, under a linear layer trained with Adam at ``lr`` for
-    ``epochs``. Each text is :func:`lampkit.rspg.selector.selector_text`: the whole input, the
+    at most ``epochs``, stopping once the loss on a held-out ``dev_share`` of the training inputs
+    has not improved for ``patience`` epochs (the epoch with the lowest dev loss is kept). Each text is :func:`lampkit.rspg.selector.selector_text`: the whole input, the
     entries sharing the rest of the window (and the output for RSPG-Post); 256 tokens hold the
     whole input of every mini-LaMP input and the four entries' prompts nearly whole
     (``benchmarks/check_selector_window.py`` measures it). The ``paper`` preset is the paper's selector (section 5): Longformer-base over 1,024
-    tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs, in effective batches of 64 inputs
+    tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs (no dev set: the paper states none), in effective batches of 64 inputs
     (micro-batches of 8), the learning rate warmed up over 5% of the steps then decayed linearly,
     gradients clipped to norm 1. ``qpp_k`` is the depth of WIG and NQC,
     ``qpp_x`` the fraction of sigma_x%.
@@ -77,7 +78,9 @@ class RspgConfig(StageConfig):
     encoder_layers: int | None = 1
     max_length: int = 256
     trainable_layers: int | None = 0
-    epochs: int = 20
+    epochs: int = 100
+    dev_share: float = 0.1
+    patience: int | None = 5
     lr: float = 1e-3
     batch_size: int = 8
     micro_batch_size: int | None = None
@@ -92,7 +95,7 @@ class RspgConfig(StageConfig):
     PRESET_VALUES = {
         "book": {},
         "paper": {"encoder": "allenai/longformer-base-4096", "encoder_layers": None, "max_length": 1024,
-                  "trainable_layers": None, "lr": 1e-5, "epochs": 20, "batch_size": 64, "micro_batch_size": 8,
+                  "trainable_layers": None, "lr": 1e-5, "epochs": 20, "dev_share": 0.0, "patience": None, "batch_size": 64, "micro_batch_size": 8,
                   "warmup_ratio": 0.05, "schedule": "linear", "max_grad_norm": 1.0},
     }
     HELP = {
@@ -100,7 +103,9 @@ class RspgConfig(StageConfig):
         "encoder_layers": "bottom transformer layers of the selector's encoder kept (all: every layer)",
         "max_length": "selector input tokens",
         "trainable_layers": "top encoder layers the selector trains (0: a frozen encoder; all: every layer)",
-        "epochs": "selector training epochs",
+        "epochs": "selector training epochs (at most, with patience)",
+        "dev_share": "share of the training inputs held out as the selector's dev set (0: none)",
+        "patience": "epochs without a lower dev loss before training stops (none: every epoch)",
         "lr": "the selector's Adam learning rate",
         "batch_size": "inputs per optimizer step (the effective batch)",
         "micro_batch_size": "inputs per forward pass, their gradients accumulated (none: the whole batch)",
@@ -111,7 +116,7 @@ class RspgConfig(StageConfig):
         "qpp_k": "depth of WIG and NQC",
         "qpp_x": "fraction x of sigma_x%",
     }
-    NONE_WORD = {"encoder_layers": "all", "trainable_layers": "all", "encoder": "embedded", "micro_batch_size": "batch"}
+    NONE_WORD = {"encoder_layers": "all", "trainable_layers": "all", "encoder": "embedded", "micro_batch_size": "batch", "patience": "none"}
     CHOICES = {"schedule": ("constant", "linear")}
 
     @classmethod
@@ -204,7 +209,8 @@ def fit_selector(texts: Sequence[Sequence[str]], evals: np.ndarray, config: Rspg
                                   trainable_layers=config.trainable_layers, encoder_layers=config.encoder_layers,
                                   cache=EmbeddingCache(default_cache_path()), show_progress=show_progress,
                                   micro_batch_size=config.micro_batch_size, warmup_ratio=config.warmup_ratio,
-                                  schedule=config.schedule, max_grad_norm=config.max_grad_norm)
+                                  schedule=config.schedule, max_grad_norm=config.max_grad_norm,
+                                  dev_share=config.dev_share, patience=config.patience)
         selector.save_pretrained(folder)
         trained.append(selector)
 
@@ -235,8 +241,9 @@ class Selection:
 
     ``choices`` maps a method (a QPP predictor, ``rspg-pre``, ``rspg-post``, ``oracle-upper``,
     ``oracle-lower``) to pool indices; ``matrix`` holds the main metric per input and retriever;
-    ``history`` the selectors' training loss per epoch; ``coverage`` per mode the share of
-    evaluation texts whose whole input lies inside the selector's window.
+    ``history`` the selectors' training loss per epoch; ``dev_history`` their dev loss per epoch (when
+    a dev set was held out); ``coverage`` per mode the share of evaluation texts whose whole input
+    lies inside the selector's window.
     """
 
     task: str
@@ -248,6 +255,7 @@ class Selection:
     choices: dict[str, np.ndarray]
     history: dict[str, list[float]]
     coverage: dict[str, float] = dataclasses.field(default_factory=dict)
+    dev_history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
     @property
     def higher_is_better(self) -> bool:
@@ -324,6 +332,7 @@ def run_selection(ctx: Context | Settings, task: str | Task, pool: Sequence, con
     choices: dict[str, np.ndarray] = {}
     history: dict[str, list[float]] = {}
     coverage: dict[str, float] = {}
+    dev_history: dict[str, list[float]] = {}
     for mode in modes:
         texts = selector_texts(t, exs["train"], train, names, mode, tokenizer, config.max_length)
         selector = fit_selector(texts, evals, config, artifacts, ctx.settings.show_progress)
@@ -332,11 +341,12 @@ def run_selection(ctx: Context | Settings, task: str | Task, pool: Sequence, con
         inputs = [ex.input for ex in exs[eval_split] for _ in names]
         coverage[mode] = input_coverage([x for row in test_texts for x in row], inputs, tokenizer, config.max_length)
         history[mode] = list(selector.history)
+        dev_history[mode] = list(selector.dev_history)
     choices.update(qpp_selections(t, exs[eval_split], pool, config.qpp_k, config.qpp_x))
     matrix = main_matrix(test, t, names)
     choices["oracle-upper"] = oracle_choices(matrix, t.higher_is_better, upper=True)
     choices["oracle-lower"] = oracle_choices(matrix, t.higher_is_better, upper=False)
-    return Selection(t.name, names, eval_split, exs[eval_split], test, matrix, choices, history, coverage)
+    return Selection(t.name, names, eval_split, exs[eval_split], test, matrix, choices, history, coverage, dev_history)
 
 
 def run_rspg(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, eval_split: str = "test",
