@@ -16,7 +16,7 @@ from lampkit.retrievers.encoders import load_encoder
 from lampkit.feedback import FeedbackStore, item_feedback
 from lampkit.retrievers.dense import Dense
 from lampkit.ropg.losses import kd_loss, kd_target, log_policy, rl_loss, rl_reward, sample_items
-from lampkit.ropg.method import RopgConfig, lr_multiplier, train_ropg
+from lampkit.ropg.method import RopgConfig, lr_multiplier, split_dev, train_ropg
 from lampkit.ropg.records import feedback_records
 from lampkit.ropg.retriever import FrozenStates, SharedLowerEncoders, TrainableDense
 from lampkit.metrics.lamp import eval_signal
@@ -253,6 +253,40 @@ def test_train_ropg_rl_same_seed_same_bytes(tiny_encoder_dir, lamp2_feedback, tm
     initial = load_encoder(str(tiny_encoder_dir), device="cpu").model.state_dict()
     trained = load_file(outs[0] / "model.safetensors")
     assert not torch.equal(trained["embeddings.word_embeddings.weight"], initial["embeddings.word_embeddings.weight"])
+
+
+def test_early_stopping_keeps_the_best_dev_epoch(tiny_encoder_dir, lamp2_feedback, tmp_path):
+    examples, frame = lamp2_feedback
+    common = dict(train_layers=1, lr=5e-2, schedule="constant", warmup_ratio=0.0, dev_share=0.34, seed=3)
+    out = train_ropg("kd", "lamp2", examples, frame, str(tiny_encoder_dir), _config(epochs=30, patience=2, **common),
+                     tmp_path / "stopped", show_progress=False)
+    record = json.loads((out / "ropg.json").read_text())
+    curve, best = record["dev_curve"], record["best_epoch"]
+    values = [c["dev_expected_eval"] for c in curve]
+    assert [c["epoch"] for c in curve] == list(range(len(curve)))  # epoch 0: before training
+    assert best == int(np.argmax(values))  # the first of the highest
+    assert len(curve) == min(best + 2, 30) + 1  # stopped 2 epochs after the best (or ran out of epochs)
+    assert all(c["dev_initial_eval"] == curve[0]["dev_initial_eval"] for c in curve)
+    assert record["trained_examples"] == 6 and {e["epoch"] for e in record["log"]} == set(range(len(curve) - 1))
+    kept = load_file(out / "model.safetensors")
+    if best == 0:
+        reference = load_encoder(str(tiny_encoder_dir), device="cpu").model.state_dict()
+    else:  # training just that long (constant learning rate: the same steps) gives the kept weights
+        again = train_ropg("kd", "lamp2", examples, frame, str(tiny_encoder_dir),
+                           _config(epochs=best, patience=None, **common), tmp_path / "again", show_progress=False)
+        reference = load_file(again / "model.safetensors")
+    for name, tensor in kept.items():
+        if not name.startswith("pooler"):
+            torch.testing.assert_close(tensor, reference[name], rtol=0, atol=0)
+
+
+def test_split_dev_is_seeded_and_keeps_the_order():
+    records = list(range(10))
+    train, dev = split_dev(records, 0.3, seed=1)
+    assert len(dev) == 3 and sorted(train + dev) == records and train == sorted(train) and dev == sorted(dev)
+    assert (train, dev) == split_dev(records, 0.3, seed=1) and split_dev(records, 0.0, 1) == (records, [])
+    with pytest.raises(ValueError, match="no training input"):
+        split_dev(records[:1], 0.5, seed=1)
 
 
 def test_train_ropg_rejects_an_unknown_method(tiny_encoder_dir, lamp2_feedback, tmp_path):

@@ -77,7 +77,8 @@ def setup():
 # ----- settings ------------------------------------------------------------------------------
 def test_setup_presets_and_overrides():
     book = ropg_run.RopgSetup.preset("book")
-    assert (book.train_inputs, book.config.epochs, book.config.train_layers, book.config.lr) == (100, 3, 1, 3e-4)
+    assert (book.train_inputs, book.config.epochs, book.config.train_layers, book.config.lr) == (100, 40, 1, 3e-4)
+    assert (book.config.dev_share, book.config.patience, book.config.batch_size) == (0.2, 5, 8)
     assert ropg_run.RopgSetup.preset("paper") == ropg_run.RopgSetup()  # the dataclass defaults are the paper's
     setup = ropg_run.RopgSetup.from_params({"ropg_epochs": 7, "ropg_train_layers": None, "ropg_train_inputs": None})
     assert setup.config.epochs == 7 and setup.config.train_layers is None and setup.train_inputs is None
@@ -107,7 +108,9 @@ def test_checkpoints_train_once_and_load_as_pool_retrievers(settings, ctx, setup
     folders = ropg_run.checkpoints(ctx, "lamp2", setup)
     record = json.loads((folders["kd"] / "ropg.json").read_text())
     assert record["method"] == "kd" and record["trained_examples"] == TRAINING["train_inputs"]
-    assert record["config"]["epochs"] == 2 and len(record["log"]) == 2 * 3  # 20 inputs, batches of 8
+    # 20 inputs, 4 of them held out as the dev set: 16 in batches of 8, 2 steps an epoch
+    assert record["config"]["epochs"] == 2 and len(record["log"]) == 2 * 2
+    assert [c["epoch"] for c in record["dev_curve"]] == [0, 1, 2] and record["best_epoch"] in (0, 1, 2)
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained again")

@@ -41,12 +41,28 @@ from lampkit.ropg.retriever import FrozenStates, TrainableDense
 from lampkit.store.io import atomic_write_json
 from lampkit.tasks import Task, get_task
 
-__all__ = ["METHODS", "RopgConfig", "lr_multiplier", "fit", "train_ropg"]
+__all__ = ["METHODS", "RopgConfig", "TrainingLog", "lr_multiplier", "split_dev", "dev_metrics", "fit", "train_ropg"]
 
 METHODS = ("rl", "kd")
 
 
 # ----- training ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainingLog:
+    """What :func:`fit` records: one entry per optimizer step (``log``) and, with a dev set, one per
+    epoch (``curve``, epoch 0 before training) of :func:`dev_metrics`."""
+
+    log: list[dict[str, float]]
+    curve: list[dict[str, float]]
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The epoch whose weights :func:`fit` kept (highest dev E_pi[EVAL]; 0: the initial ones)."""
+        if not self.curve:
+            return None
+        return max(self.curve, key=lambda c: (c["dev_expected_eval"], -c["epoch"]))["epoch"]
+
+
 @dataclass(frozen=True)
 class RopgConfig:
     """ROPG settings; the defaults are the paper's (Salemi et al. section 4, with the training settings of section 6.2).
@@ -75,6 +91,8 @@ class RopgConfig:
     device: str | None = None
     dtype: str | None = None
     deterministic: bool = True
+    dev_share: float = 0.0
+    patience: int | None = None
 
     def __post_init__(self) -> None:
         if self.schedule not in ("linear", "constant"):
@@ -83,6 +101,10 @@ class RopgConfig:
             raise ValueError("depth, epochs, batch_size and micro_batch_size must be at least 1")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
+        if not 0.0 <= self.dev_share < 1.0:
+            raise ValueError(f"dev_share must lie in [0, 1), got {self.dev_share}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be at least 1 or None, got {self.patience}")
 
 
 def lr_multiplier(step: int, total: int, warmup: int, schedule: str = "linear") -> float:
@@ -120,8 +142,14 @@ def _seeded(seed: int, deterministic: bool, device: torch.device) -> Iterator[No
 
 
 def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord], config: RopgConfig,
-        show_progress: bool = True) -> list[dict[str, float]]:
-    """Train ``retriever`` in place with ROPG-``method`` on ``records``; the log, one entry per optimizer step.
+        show_progress: bool = True) -> TrainingLog:
+    """Train ``retriever`` in place with ROPG-``method`` on ``records``; the log of every step and epoch.
+
+    With ``config.dev_share`` > 0 that share of the records (drawn with the seed) is held out:
+    :func:`dev_metrics` runs on it before training and after every epoch, training stops once
+    ``config.patience`` epochs pass without a higher dev E_pi[EVAL] (the learning-rate schedule
+    is laid out over all ``config.epochs``), and the weights of the best epoch are kept (those
+    before training, if no epoch beats them).
 
     Each epoch visits the records in an order drawn from a generator seeded with ``config.seed``;
     RL samples with another one seeded with ``config.seed + 1``; dropout uses the global RNG
@@ -133,6 +161,7 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
         raise ValueError(f"unknown ROPG method {method!r}; expected one of {METHODS}")
     if not records:
         raise ValueError("no training input has item feedback")
+    records, dev = split_dev(records, config.dev_share, config.seed)
     params = retriever.trainable_parameters()
     per_epoch = math.ceil(len(records) / config.batch_size)
     total = config.epochs * per_epoch
@@ -145,9 +174,14 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
     device = retriever.device
     dtype = resolve_encoder_dtype(config.dtype, device)
     with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-        retriever.precompute([t for r in records for t in (r.query, *r.docs)], show_progress=show_progress)
-    retriever.train()
+        retriever.precompute([t for r in (*records, *dev) for t in (r.query, *r.docs)], show_progress=show_progress)
     log: list[dict[str, float]] = []
+    curve: list[dict[str, float]] = []
+    best, best_state, waited = -math.inf, None, 0
+    if dev:
+        curve.append({"epoch": 0, "step": 0, **dev_metrics(retriever, dev, config, dtype)})
+        best, best_state = curve[-1]["dev_expected_eval"], _state(params)
+    retriever.train()
     bar = tqdm(total=total, desc=f"ROPG-{method.upper()}", unit="step", disable=not show_progress)
     try:
         for epoch in range(config.epochs):
@@ -186,10 +220,64 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
                 log.append(entry)
                 bar.update(1)
                 bar.set_postfix(loss=f"{entry['loss']:.4f}", reward=f"{entry['expected_reward']:+.4f}")
+            if not dev:
+                continue
+            curve.append({"epoch": epoch + 1, "step": len(log), **dev_metrics(retriever, dev, config, dtype)})
+            retriever.train()
+            if curve[-1]["dev_expected_eval"] > best:
+                best, best_state, waited = curve[-1]["dev_expected_eval"], _state(params), 0
+            else:
+                waited += 1
+                if config.patience is not None and waited >= config.patience:
+                    break
     finally:
         bar.close()
+    if best_state is not None:
+        with torch.no_grad():
+            for p, kept in zip(params, best_state):
+                p.copy_(kept)
     retriever.eval()
-    return log
+    return TrainingLog(log, curve)
+
+
+def split_dev(records: Sequence[FeedbackRecord], dev_share: float,
+              seed: int) -> tuple[list[FeedbackRecord], list[FeedbackRecord]]:
+    """(train, dev): ``dev_share`` of ``records`` drawn with ``seed`` as the dev set (both in input order)."""
+    records = list(records)
+    if dev_share <= 0:
+        return records, []
+    n_dev = max(1, round(dev_share * len(records)))
+    if n_dev >= len(records):
+        raise ValueError(f"a dev share of {dev_share} leaves no training input of {len(records)}")
+    drawn = set(torch.randperm(len(records), generator=torch.Generator().manual_seed(seed + 2))[:n_dev].tolist())
+    return ([r for i, r in enumerate(records) if i not in drawn], [r for i, r in enumerate(records) if i in drawn])
+
+
+def dev_metrics(retriever: TrainableDense, dev: Sequence[FeedbackRecord], config: RopgConfig,
+                dtype: torch.dtype | None = None) -> dict[str, float]:
+    """The retriever on held-out records (no gradient, eval mode): E_pi[EVAL] (``dev_expected_eval``,
+    the criterion of early stopping), EVAL of its top-scored item (``dev_top1_eval``) and EVAL of the
+    initial retriever's top-1 (``dev_initial_eval``), each a mean over the records."""
+    retriever.eval()
+    device = retriever.device
+    sums = {"dev_expected_eval": 0.0, "dev_top1_eval": 0.0, "dev_initial_eval": 0.0}
+    with torch.no_grad():
+        for start in range(0, len(dev), config.micro_batch_size):
+            batch = list(dev[start:start + config.micro_batch_size])
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                scores = retriever.score(batch, config.depth)
+            scores = scores.float()
+            evals, mask = targets(batch, config.depth, device)
+            baseline = evals[:, 0]
+            sums["dev_expected_eval"] += float((expected_reward(scores, mask, evals, baseline) + baseline).sum())
+            top = scores.masked_fill(~mask, float("-inf")).argmax(dim=-1)
+            sums["dev_top1_eval"] += float(evals.gather(1, top[:, None]).sum())
+            sums["dev_initial_eval"] += float(baseline.sum())
+    return {k: v / len(dev) for k, v in sums.items()}
+
+
+def _state(params: Sequence[torch.nn.Parameter]) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in params]
 
 
 def train_ropg(method: str, task: str | Task, examples: Sequence[Example], feedback_frame: pd.DataFrame,
@@ -216,7 +304,7 @@ def train_ropg(method: str, task: str | Task, examples: Sequence[Example], feedb
             initial_encoder = load_encoder(str(initial_encoder), device=str(device), dtype=config.dtype)
         retriever = TrainableDense.from_encoder(initial_encoder, config.train_layers, config.max_length, device,
                                                 frozen)
-        log = fit(method, retriever, records, config, show_progress)
+        trained = fit(method, retriever, records, config, show_progress)
     out = retriever.save(out_dir)
     atomic_write_json(out / "ropg.json", {
         "method": method,
@@ -225,6 +313,8 @@ def train_ropg(method: str, task: str | Task, examples: Sequence[Example], feedb
         "config": dataclasses.asdict(config),
         "examples": len(examples),
         "trained_examples": len(records),
-        "log": log,
+        "log": trained.log,
+        "dev_curve": trained.curve,
+        "best_epoch": trained.best_epoch,
     }, indent=1)
     return out
