@@ -47,7 +47,7 @@ from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN
 __all__ = ["RopgSetup", "ROPG_MODULES", "retriever_name", "initial_retriever", "train_examples", "train_feedback",
            "feedback_signal", "checkpoint", "checkpoints", "load_ropg", "ropg_retrievers", "RopgResults", "run_ropg",
            "comparison_table", "improvement_summary", "gains_beside_paper", "changed_example",
-           "changed_example_markdown", "curves_chart"]
+           "changed_example_markdown", "curves_chart", "dev_curves_chart"]
 
 # code a checkpoint depends on: training, feedback (prompts, metrics), the dense retriever with what they
 # import, and this module itself (its key and build)
@@ -424,6 +424,25 @@ def changed_example_markdown(df: pd.DataFrame, example: Example, task: str | Tas
         parts.append(f"- **{name}** ({t.main_metric} {float(r[column]):.3f}) answered *{r['output']}* with the "
                      f"items:\n{items}")
     return "\n".join(parts)
+
+
+def dev_curves_chart(curves: pd.DataFrame):
+    """The learning curves of :meth:`RopgResults.dev_curve_table`: per task and epoch (0: before
+    training), E_pi[EVAL] and the top-1's EVAL on the held-out training inputs, each method a line,
+    the initial retriever's top-1 EVAL dashed."""
+    import seaborn as sns
+
+    long = curves.melt(id_vars=["task", "retriever", "epoch"], value_vars=["dev_expected_eval", "dev_top1_eval"],
+                       var_name="quantity", value_name="value")
+    sns.set_theme(style="whitegrid", context="notebook")
+    grid = sns.relplot(data=long, x="epoch", y="value", hue="retriever", row="task", col="quantity", kind="line",
+                       marker="o", height=2.0, aspect=2.2, facet_kws={"sharey": False, "sharex": False})
+    initial = curves.groupby("task")["dev_initial_eval"].first()
+    for (task, _), ax in grid.axes_dict.items():
+        ax.axhline(initial[task], color="grey", linestyle="--", linewidth=1)
+    grid.set_titles("{row_name}: {col_name}")
+    grid.set_ylabels("")
+    return grid
 
 
 def curves_chart(curves: pd.DataFrame):

@@ -20,7 +20,7 @@ from lampkit.analysis.tables import PAPER_COLUMN, results_table, side_by_side, w
 from lampkit.rspg.stage import POOL_LABELS, QPP_METHODS, SELECTORS, TABLE4_COLUMNS, RspgConfig, Selection
 from lampkit.tasks import direction, get_task
 
-__all__ = ["table4", "table4_significance", "table5_significance", "table4_with_paper", "end_to_end", "end_to_end_with_paper", "comparison", "selection_summary", "loss_table", "config_summary", "table5", "table5_paper", "table5_with_paper", "oracle_share", "oracle_gap", "oracle_gap_summary", "ablation_summary", "bound_checks"]
+__all__ = ["coverage_table", "coverage_text", "table4", "table4_significance", "table5_significance", "table4_with_paper", "end_to_end", "end_to_end_with_paper", "comparison", "selection_summary", "loss_table", "config_summary", "table5", "table5_paper", "table5_with_paper", "oracle_share", "oracle_gap", "oracle_gap_summary", "ablation_summary", "bound_checks"]
 
 
 # ----- Table 4 and the end-to-end metrics ------------------------------------------------------
@@ -164,6 +164,25 @@ def selection_summary(results: Mapping[str, Selection]) -> str:
             f"{row['best_qpp_value']:.3f}; {row['best_single']} {row['best_single_value']:.3f}; oracle "
             f"{row['oracle_value']:.3f}.")
     return "\n".join(lines)
+
+
+def coverage_table(results: Mapping[str, Selection]) -> pd.DataFrame:
+    """Per task (rows) and selector (columns): the share of evaluation texts whose whole input lies
+    inside the selector's window (:func:`lampkit.rspg.selector.input_coverage`)."""
+    return pd.DataFrame({task: {f"rspg_{mode}": value for mode, value in sel.coverage.items()}
+                         for task, sel in results.items()}).T
+
+
+def coverage_text(results: Mapping[str, Selection]) -> str:
+    """The range of :func:`coverage_table` in words, e.g. ``100% on every task, for every selector``."""
+    values = coverage_table(results).to_numpy().ravel()
+    values = values[~pd.isna(values)]
+    if values.size == 0:
+        return "no selector was trained"
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return f"{low:.0%} on every task, for every selector"
+    return f"between {low:.0%} and {high:.0%} (per task and selector)"
 
 
 def loss_table(results: Mapping[str, Selection]) -> pd.DataFrame:
