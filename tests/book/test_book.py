@@ -41,7 +41,7 @@ def test_whole_book_builds_at_the_tiny_scale(tmp_path):
     from pathlib import Path
 
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     book = tmp_path / "book"
     shutil.copytree(root / "book", book, ignore=shutil.ignore_patterns("_build"))
     # chapters include lampkit's source (literalinclude ../lampkit/...): it lies beside the book, as in the repository

@@ -16,7 +16,7 @@ from fakes import FakeLLM, lamp2_examples
 from lampkit.feedback import FeedbackStore, eval_matrix, item_feedback, merge, pool_feedback
 from lampkit.retrievers.simple import NoPersonalization, Recency
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def test_pool_feedback_rows_and_reuse(tmp_path):
