@@ -6,7 +6,7 @@ from typing import Any
 from pathlib import Path
 import dataclasses
 
-from lampkit.longform.experiment import EMBEDDED_SEEDS, LongformSettings, atomic_write_json, documents, pretrain_base, run, synth, synthetic_base_corpus
+from lampkit.longform.experiment import EMBEDDED_SEEDS, LongformSettings, atomic_write_json, pretrain_base, run, synth, synthetic_base_corpus
 
 
 def _cmd_synth(args: Any) -> int:

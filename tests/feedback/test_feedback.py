@@ -1,6 +1,5 @@
 """The feedback cache: reuse, resumption after a kill, two writers, shards and merge."""
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -10,7 +9,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from fakes import FakeLLM, lamp2_examples
 from lampkit.feedback import FeedbackStore, eval_matrix, item_feedback, merge, pool_feedback

@@ -9,7 +9,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lampkit.data.layout import write_split
 from lampkit.llm.seq2seq import Seq2SeqLLM, resolve_dtype
 from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer, train_small_llm
 

@@ -227,7 +227,7 @@ class _UserBuilder:
 
     # ----- inputs -------------------------------------------------------------------------
     def plan_inputs(self) -> None:
-        fam, rng = self.fam, self.rng
+        fam = self.fam
         for i, inp in enumerate(self.inputs):
             lexical = inp.regime == "lexical"
             name, kind = (self.anchors[i], "anchor") if lexical else (self.places[i], "place")
