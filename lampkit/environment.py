@@ -67,12 +67,9 @@ def data_identity(data_dir: str | Path | None, scale: str, seed: int) -> dict[st
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         return {"data": f"mini-LaMP (generator {GENERATOR_VERSION}), scale {scale}, seed {seed}",
                 "fingerprint": manifest["fingerprint"]}
-    import hashlib
+    from lampkit.store.digest import tree_sha256
 
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*.json") if p.is_file()):
-        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return {"data": str(root), "fingerprint": "sha256:" + h.hexdigest()}
+    return {"data": str(root), "fingerprint": tree_sha256(root)}
 
 
 def model_identity(name_or_path: str | Path) -> str:

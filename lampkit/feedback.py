@@ -17,7 +17,6 @@ fill the same file at once. Shards written to separate files are combined with :
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from tqdm.auto import tqdm
 
 from lampkit.store.deps import depends_on
 from lampkit.store import sqlite
+from lampkit.store.digest import sha256_text
 from lampkit.store.cache import cache_key, default_root
 from lampkit.data.layout import Example
 from lampkit.metrics.lamp import eval_signal, per_example
@@ -63,7 +63,7 @@ class Generator(Protocol):
 
 
 def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_text(text)
 
 
 def example_key(task: Task, ex: Example) -> str:

@@ -38,7 +38,6 @@ kind of processor.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import string
@@ -50,6 +49,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
+from lampkit.store.digest import tree_sha256
 from lampkit.data.layout import SPLITS, Example, load_split
 from lampkit.store.io import atomic_write_json
 from lampkit.tasks import Task, get_task, resolve_tasks
@@ -382,11 +382,7 @@ def training_data(tasks: Sequence[Task], data_dir: str | Path | None, scale: str
     else:
         for task in tasks:
             data[task.name] = (task, load_split(data_dir, task, "train"))
-        h = hashlib.sha256()
-        root = Path(data_dir)
-        for path in sorted(p for p in root.rglob("*.json") if p.is_file()):
-            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-        source = {"source": str(data_dir), "fingerprints": {"files": "sha256:" + h.hexdigest()}}
+        source = {"source": str(data_dir), "fingerprints": {"files": tree_sha256(data_dir)}}
     for name, (_, examples) in data.items():
         if not examples:
             raise ValueError(f"no training examples for {name} ({source['source']})")

@@ -20,7 +20,6 @@ long it took to build (``timing.json``); the chapter shows those measured times.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import pandas as pd
 import torch
 
 from lampkit.config import ConfigError, StageConfig
+from lampkit.store.digest import sha256_parts
 from lampkit.store.cache import ArtifactCache
 from lampkit.store.deps import depends_on
 from lampkit.data.sources import resolve_scale
@@ -152,10 +152,8 @@ def _synthetic_folder(scale: str, seed: int, cache: ArtifactCache) -> Path:
 
 
 def _fingerprint(folder: Path, splits: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    for split in splits:
-        h.update(split.encode() + b"\0" + split_path(folder, split).read_bytes())
-    return "sha256:" + h.hexdigest()
+    return "sha256:" + sha256_parts(split.encode() + b"\0" + split_path(folder, split).read_bytes()
+                                    for split in splits)
 
 
 def documents(settings: LongformSettings, cache: ArtifactCache | None = None) -> dict[str, list[Document]]:
@@ -213,23 +211,23 @@ def synthetic_base_corpus(seeds: Sequence[int], scale: str,
                           targets: int) -> tuple[list[LongformExample], list[str], str]:
     """Examples (``targets`` per author, every split), texts and the fingerprint (sha256 of every
     document record) of the embedded data of ``seeds``."""
-    examples, texts = [], []
-    h = hashlib.sha256()
+    examples, texts, parts = [], [], []
     for s in seeds:
         for split, docs in synth.generate(s, scale).items():
             examples += build_examples(docs, targets, source=f"seed {s} {split}")
             texts += [d.text for d in docs]
-            h.update("".join(json.dumps(d.record(), sort_keys=True) + "\n" for d in docs).encode())
-    return examples, texts, "sha256:" + h.hexdigest()
+            parts.append(_records_text(docs))
+    return examples, texts, "sha256:" + sha256_parts(parts)
 
 
 def synthetic_fingerprint(seeds: Sequence[int], scale: str) -> str:
     """The fingerprint :func:`synthetic_base_corpus` gives for ``seeds`` and ``scale``."""
-    h = hashlib.sha256()
-    for s in seeds:
-        for docs in synth.generate(s, scale).values():
-            h.update("".join(json.dumps(d.record(), sort_keys=True) + "\n" for d in docs).encode())
-    return "sha256:" + h.hexdigest()
+    return "sha256:" + sha256_parts(_records_text(docs) for s in seeds for docs in synth.generate(s, scale).values())
+
+
+def _records_text(docs) -> str:
+    """The documents' records as JSON lines (keys sorted): what the fingerprints hash."""
+    return "".join(json.dumps(d.record(), sort_keys=True) + "\n" for d in docs)
 
 
 def embedded_base_is_current(folder: Path | None = None) -> bool:

@@ -9,11 +9,11 @@ module's own, so the LaMP files of mini-LaMP do not change when this data is add
 from __future__ import annotations
 
 import datetime
-import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from lampkit.store.digest import stable_seed
 from lampkit.data.layout import SPLITS
 from lampkit.data.synth.lexicon import ANCHORS, TOPICS, Topic
 from lampkit.data.synth.settings import Scale
@@ -145,8 +145,7 @@ class Voice:
 
 
 def _rng(seed: int) -> random.Random:
-    digest = hashlib.sha256(f"mini-lamp/longform/{int(seed)}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return random.Random(stable_seed(f"mini-lamp/longform/{int(seed)}"))
 
 
 def draw_voice(rng: random.Random) -> Voice:

@@ -13,7 +13,6 @@ Cache only a frozen encoder: ``model_id`` names the weights as loaded, not later
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 
 from lampkit.store import sqlite
 from lampkit.store.cache import default_root
+from lampkit.store.digest import sha256_text
 
 __all__ = ["TextEncoder", "EmbeddingCache", "CachedEncoder", "embedding_key", "default_cache_path"]
 
@@ -49,7 +49,7 @@ def default_cache_path() -> Path:
 def embedding_key(model_id: str, max_length: int, text: str) -> str:
     """Hex sha256 of ``[model_id, max_length, text]`` as JSON (unambiguous for any text)."""
     payload = json.dumps([model_id, int(max_length), text], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return sha256_text(payload)
 
 
 class EmbeddingCache:

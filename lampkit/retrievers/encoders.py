@@ -14,7 +14,6 @@ back in the order of the input. ``Encoder.model_id`` names the weights for embed
 
 from __future__ import annotations
 
-import hashlib
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from lampkit.store.digest import file_sha256, sha256_parts
 
 __all__ = ["DEFAULT_ENCODER", "DTYPE_ENV", "Encoder", "load_encoder", "mean_pool", "folder_id", "default_device",
            "has_fast_bf16", "resolve_encoder_dtype", "precision_label", "quiet_loading", "hub_offline"]
@@ -34,7 +35,6 @@ DTYPE_ENV = "LAMPKIT_ENCODER_DTYPE"
 # Files of a model folder that decide its embeddings (weights are added by extension).
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
                     "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model")
-_CHUNK = 1 << 20
 _file_digests: dict[tuple[str, int, int], str] = {}  # (resolved path, mtime_ns, size) -> sha256
 
 
@@ -91,11 +91,7 @@ def _file_digest(path: Path) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _file_digests:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                h.update(chunk)
-        _file_digests[key] = h.hexdigest()
+        _file_digests[key] = file_sha256(path)
     return _file_digests[key]
 
 
@@ -109,11 +105,7 @@ def folder_id(folder: str | Path) -> str:
     """``sha256:<hex>`` over the config, tokenizer and weight files of a local model folder."""
     folder = Path(folder)
     files = [folder / "config.json", *(folder / n for n in _TOKENIZER_FILES), *_weight_files(folder)]
-    h = hashlib.sha256()
-    for path in files:
-        if path.is_file():
-            h.update(f"{path.name}\0{_file_digest(path)}\0".encode())
-    return f"sha256:{h.hexdigest()}"
+    return "sha256:" + sha256_parts(f"{path.name}\0{_file_digest(path)}\0" for path in files if path.is_file())
 
 
 def _hub_id(name: str) -> str:

@@ -18,7 +18,6 @@ given, so the pool they select from holds the retrievers chapter 03 trained with
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from lampkit.store.digest import sha256_parts
 from lampkit.store.cache import ArtifactCache
 from lampkit.data.layout import Example
 from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache, default_cache_path
@@ -151,10 +151,7 @@ def feedback_signal(frame: pd.DataFrame) -> dict[str, float]:
 
 
 def _digest(task: Task, examples: Sequence[Example]) -> str:
-    h = hashlib.sha256()
-    for ex in examples:
-        h.update(example_key(task, ex).encode())
-    return h.hexdigest()[:32]
+    return sha256_parts(example_key(task, ex) for ex in examples)[:32]
 
 
 def checkpoint(ctx: Context | Settings, task: str | Task, method: str, setup: RopgSetup,

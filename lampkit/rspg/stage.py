@@ -17,8 +17,6 @@ ablation without ROPG is the same code with a smaller pool):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Mapping, Sequence
@@ -31,6 +29,7 @@ from lampkit.data.layout import Example
 from lampkit.retrievers.embedding_cache import EmbeddingCache, default_cache_path
 from lampkit.config import StageConfig
 from lampkit.store.deps import depends_on
+from lampkit.store.digest import sha256_json
 from lampkit.pipeline import Context, Settings, context, get_encoder, run_pool
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
 from lampkit.ropg.stage import RopgSetup, ropg_retrievers
@@ -185,7 +184,7 @@ def selector_texts(task: str | Task, examples: Sequence[Example], feedback: pd.D
 
 
 def _digest(obj: object) -> str:
-    return hashlib.sha256(json.dumps(obj, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return sha256_json(obj, ensure_ascii=False)
 
 
 def fit_selector(texts: Sequence[Sequence[str]], evals: np.ndarray, config: RspgConfig = RspgConfig(),

@@ -8,7 +8,6 @@ processes (two chapters side by side) never see or build half an artifact twice.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from typing import Any, Callable, Mapping
 from filelock import FileLock
 
 from lampkit.store.version import code_version
+from lampkit.store.digest import sha256_text
 
 __all__ = ["default_root", "ArtifactCache", "cache_key"]
 
@@ -47,7 +47,7 @@ def cache_key(stage: str, config: Mapping[str, Any], modules: tuple[str, ...] = 
     """Hex key of a stage's artifact: its name, configuration and the code it depends on."""
     payload = {"stage": stage, "config": _canonical(config), "code": code_version(*modules)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return sha256_text(text)[:24]
 
 
 class ArtifactCache:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
+
+from lampkit.store.digest import sha256_parts
 
 __all__ = ["__version__", "code_version"]
 
@@ -32,15 +33,6 @@ def code_version(*modules: str) -> str:
     invalidates the artifacts it affects and no others.
     """
     names = modules or ("lampkit",)
-    h = hashlib.sha256()
-    seen: set[Path] = set()
-    for name in sorted(names):
-        for path in _files(name):
-            if path in seen:
-                continue
-            seen.add(path)
-            h.update(path.relative_to(_PKG).as_posix().encode())
-            h.update(b"\0")
-            h.update(path.read_bytes())
-            h.update(b"\0")
-    return h.hexdigest()[:16]
+    paths = list(dict.fromkeys(path for name in sorted(names) for path in _files(name)))
+    return sha256_parts(part for path in paths
+                        for part in (path.relative_to(_PKG).as_posix().encode(), b"\0", path.read_bytes(), b"\0"))[:16]

@@ -20,12 +20,12 @@ references carry a name under lexical and semantic, so that the input alone does
 from __future__ import annotations
 
 import datetime
-import hashlib
 import math
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from lampkit.store.digest import stable_seed
 from lampkit.data.layout import SPLITS, Example
 from lampkit.tasks import Task, get_task
 from lampkit.data.synth.citation import Citation
@@ -51,8 +51,7 @@ def family_for(task: Task) -> Family:
 
 def task_rng(seed: int, number: int) -> random.Random:
     """The random stream of one task: independent of every other task's, the same in every process."""
-    digest = hashlib.sha256(f"mini-lamp/{int(seed)}/{int(number)}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return random.Random(stable_seed(f"mini-lamp/{int(seed)}/{int(number)}"))
 
 
 def regime_counts(n: int) -> dict[str, int]:

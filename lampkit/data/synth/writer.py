@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
+from lampkit.store.digest import file_sha256, sha256_parts
 from lampkit.data.layout import SPLITS, write_split
 from lampkit.store.io import atomic_write_json
 from lampkit.tasks import Task, get_task, resolve_tasks
@@ -28,14 +28,11 @@ def latent_path(root: str | Path, task: str | Task, split: str) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 def _digest(files: dict[str, str]) -> str:
-    h = hashlib.sha256()
-    for rel in sorted(files):
-        h.update(f"{rel}\0{files[rel]}\n".encode())
-    return "sha256:" + h.hexdigest()
+    return "sha256:" + sha256_parts(f"{rel}\0{files[rel]}\n" for rel in sorted(files))
 
 
 def write_mini_lamp(out_dir: str | Path, seed: int = 0, scale: str | Scale = "default",
