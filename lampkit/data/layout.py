@@ -366,8 +366,8 @@ def _parse_questions(path: Path, task: Task, problems: _Problems) -> tuple[list[
     return examples, ids
 
 
-def _parse_outputs(path: Path, task: Task, problems: _Problems) -> dict[str, str] | None:
-    """Gold outputs by id, in file order (ids of broken golds map to ''); None if unreadable."""
+def _parse_outputs(path: Path, task: Task, problems: _Problems, check_labels: bool = True) -> dict[str, str] | None:
+    """Outputs by id, in file order (ids of broken records map to ''); None if unreadable."""
     data = _read_json(path, problems, "outputs")
     if data is None:
         return None
@@ -398,7 +398,7 @@ def _parse_outputs(path: Path, task: Task, problems: _Problems) -> dict[str, str
             problems.add(f"must be a non-empty string or an int, not {_type_name(gold['id'])}", rec, "id")
             continue
         if gid in first_at:
-            problems.add(f"duplicate gold id (first at #{first_at[gid]})", f"{gid} (#{i})", "id")
+            problems.add(f"duplicate id (first at #{first_at[gid]})", f"{gid} (#{i})", "id")
             continue
         first_at[gid] = i
         value = gold.get("output")
@@ -408,7 +408,7 @@ def _parse_outputs(path: Path, task: Task, problems: _Problems) -> dict[str, str
         elif not isinstance(value, str):
             problems.add(f"must be a string, not {_type_name(value)} {value!r}"[:200], rec, "output")
             value = ""
-        elif task.labels is not None and value not in task.labels:
+        elif check_labels and task.labels is not None and value not in task.labels:
             problems.add(f"{value!r} is not a {task.official} label ({', '.join(task.labels)})", rec, "output")
         out[gid] = value
     return out
@@ -434,16 +434,18 @@ def load_questions(path: str | Path, task: str | Task) -> list[Example]:
     return parsed[0]
 
 
-def load_outputs(path: str | Path, task: str | Task) -> dict[str, str]:
-    """Gold outputs by id from ``{"task": "LaMP_N", "golds": [{"id", "output"}, ...]}``.
+def load_outputs(path: str | Path, task: str | Task, check_labels: bool = True) -> dict[str, str]:
+    """Outputs by id from ``{"task": "LaMP_N", "golds": [{"id", "output"}, ...]}`` (golds, or
+    predictions in the same layout).
 
-    The task name must be ``task.official``; each output is a string and, for a task with a
-    label set (classification, rating), exactly one of its labels (``"5.0"`` is not ``"5"``);
+    The task name must be ``task.official``; each output is a string and, with ``check_labels``
+    for a task with a label set (classification, rating), exactly one of its labels (``"5.0"`` is
+    not ``"5"``; predictions are not checked so: a wrong label is a wrong answer, not bad input);
     ids (string, or int converted to str) are unique. Raises :class:`LampDataError`.
     """
     t = get_task(task)
     problems = _Problems(Path(path))
-    golds = _parse_outputs(Path(path), t, problems)
+    golds = _parse_outputs(Path(path), t, problems, check_labels)
     problems.raise_first()
     assert golds is not None
     return golds

@@ -19,7 +19,6 @@ EVAL (the training signal of ROPG and RSPG): accuracy, the normalised rating sco
 
 from __future__ import annotations
 
-import json
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from lampkit.data.layout import LampDataError
+from lampkit.data.layout import LampDataError, load_outputs
 from lampkit.tasks import Task, get_task
 
 __all__ = [
@@ -195,49 +194,20 @@ def aggregate(task: str | Task, predictions: Sequence[str], golds: Sequence[str]
     return {m: values[m] for m in t.metrics}
 
 
-def _read_outputs(path: Path, t: Task) -> dict[str, str]:
-    """Records of an outputs file as ``{id: output}`` in file order, checked."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise LampDataError(path, f"invalid JSON: {err}") from None
-    except UnicodeDecodeError as err:
-        raise LampDataError(path, f"not UTF-8 text: {err}") from None
-    if not isinstance(data, dict):
-        raise LampDataError(path, f"expected an object with 'task' and 'golds', got {type(data).__name__}")
-    if data.get("task") != t.official:
-        raise LampDataError(path, f"task is {data.get('task')!r}, expected {t.official!r}", field="task")
-    records = data.get("golds")
-    if not isinstance(records, list):
-        raise LampDataError(path, "expected a list of records", field="golds")
-    if not records:
-        raise LampDataError(path, "no records to evaluate", field="golds")
-    outputs: dict[str, str] = {}
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            raise LampDataError(path, f"expected an object, got {type(rec).__name__}", record=f"#{i}")
-        rid = rec.get("id")
-        if not isinstance(rid, str):
-            raise LampDataError(path, f"id must be a string, got {rid!r}", record=f"#{i}", field="id")
-        if rid in outputs:
-            raise LampDataError(path, "duplicate id", record=rid, field="id")
-        output = rec.get("output")
-        if not isinstance(output, str):
-            raise LampDataError(path, f"output must be a string, got {output!r}", record=rid, field="output")
-        outputs[rid] = output
-    return outputs
-
-
 def evaluate_files(task: str | Task, golds_path: str | Path, preds_path: str | Path) -> dict[str, float]:
     """Score an outputs file of predictions against an outputs file of golds.
 
-    Both files use the official layout ``{"task": "LaMP_N", "golds": [{"id", "output"}]}``;
-    the task must match and the two files must hold exactly the same ids.
+    Both files use the official layout ``{"task": "LaMP_N", "golds": [{"id", "output"}]}``, read by
+    :func:`lampkit.data.layout.load_outputs`; the task must match and the two files must hold
+    exactly the same ids.
     """
     t = get_task(task)
     golds_path, preds_path = Path(golds_path), Path(preds_path)
-    golds = _read_outputs(golds_path, t)
-    preds = _read_outputs(preds_path, t)
+    golds = load_outputs(golds_path, t, check_labels=False)
+    preds = load_outputs(preds_path, t, check_labels=False)
+    for path, records in ((golds_path, golds), (preds_path, preds)):
+        if not records:
+            raise LampDataError(path, "no records to evaluate", field="golds")
     for rid in golds:
         if rid not in preds:
             raise LampDataError(preds_path, f"id missing from predictions (present in {golds_path})",

@@ -236,7 +236,7 @@ def test_evaluate_files_duplicate_id(tmp_path, gold_file, which):
         else (gold_file, path)
     with pytest.raises(LampDataError, match="duplicate id") as exc:
         metrics.evaluate_files("lamp3", *args)
-    _assert_error(exc, path, "11", "id")
+    _assert_error(exc, path, "11 (#3)", "id")
 
 
 def test_evaluate_files_wrong_task_name(tmp_path, gold_file):
@@ -259,18 +259,18 @@ def test_evaluate_files_invalid_json(tmp_path, gold_file):
 
 def test_evaluate_files_non_string_output(tmp_path, gold_file):
     preds = _write(tmp_path / "preds.json", _outputs("LaMP_3", [("10", 4), ("11", "3"), ("12", "3")]))
-    with pytest.raises(LampDataError, match="output must be a string") as exc:
+    with pytest.raises(LampDataError, match="must be a string, not int 4") as exc:
         metrics.evaluate_files("lamp3", gold_file, preds)
     _assert_error(exc, preds, "10", "output")
 
 
 def test_evaluate_files_non_string_id_and_layout(tmp_path, gold_file):
-    preds = _write(tmp_path / "preds.json", _outputs("LaMP_3", [(10, "4")]))
-    with pytest.raises(LampDataError, match="id must be a string") as exc:
+    preds = _write(tmp_path / "preds.json", _outputs("LaMP_3", [(10.5, "4")]))  # an int id is the official layout's
+    with pytest.raises(LampDataError, match="must be a non-empty string or an int") as exc:
         metrics.evaluate_files("lamp3", gold_file, preds)
     _assert_error(exc, preds, "#0", "id")
     preds = _write(tmp_path / "list.json", [{"id": "10", "output": "4"}])
-    with pytest.raises(LampDataError, match="expected an object") as exc:
+    with pytest.raises(LampDataError, match="must hold an object") as exc:
         metrics.evaluate_files("lamp3", gold_file, preds)
     _assert_error(exc, preds)
     preds = _write(tmp_path / "empty.json", _outputs("LaMP_3", []))
