@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from lampkit.analysis import methods
 from lampkit.config import ConfigError, StageConfig
 from lampkit.data.layout import Example, load_split
 from lampkit.data.sources import resolve_data_dir, resolve_scale
@@ -29,7 +30,7 @@ __all__ = ["BASELINES", "Settings", "Context", "context", "default_llm_path", "g
            "baseline_pool", "load_examples", "run_pool", "metrics_by_retriever", "BaselineResults", "run_baselines"]
 
 # the baseline columns of the paper's Table 3, in its order
-BASELINES: tuple[str, ...] = ("none", "bm25", "recency", "dense", "rrf")
+BASELINES: tuple[str, ...] = methods.BASELINES
 
 
 def default_llm_path() -> Path:

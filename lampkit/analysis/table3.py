@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from lampkit.metrics.lamp import aggregate, per_example
-from lampkit.metrics.significance import BASELINES, format_with_markers, markers
+from lampkit.analysis.methods import BASELINES, ROPG, SELECTORS, TABLE3
+from lampkit.metrics.significance import format_with_markers, markers
 from lampkit.analysis.tables import PAPER_COLUMN
 from lampkit.tasks import direction, get_task
 
@@ -24,7 +25,7 @@ __all__ = ["METHODS", "Table3", "table3", "collect_predictions", "relative_impro
            "paper_values", "reading"]
 
 # the columns of the paper's Table 3, in its order
-METHODS: tuple[str, ...] = ("none", "bm25", "recency", "dense", "rrf", "ropg-rl", "ropg-kd", "rspg-pre", "rspg-post")
+METHODS: tuple[str, ...] = TABLE3
 
 
 @dataclass
@@ -111,7 +112,7 @@ def reading(ours: Table3, paper: pd.DataFrame) -> str:
     same = [r for r in main if ours_best[r] == paper_best[r]]
     lines.append(f"- The best method of a task (main metric) is the paper's on {len(same)} of {len(main)} tasks"
                  + (f" ({', '.join(r[0] for r in same)})." if same else "."))
-    singles = [m for m in ("bm25", "recency", "dense", "rrf", "ropg-rl", "ropg-kd") if m in ours.values.columns]
+    singles = [m for m in (*BASELINES[1:], *ROPG) if m in ours.values.columns]
     for selector in ("rspg-post", "rspg-pre"):
         if selector not in ours.values.columns or ours.values[selector].isna().all():
             continue
@@ -119,7 +120,7 @@ def reading(ours: Table3, paper: pd.DataFrame) -> str:
         paper_wins = [r for r in main if _beats_singles(p_values, p_higher, r, selector, singles)]
         lines.append(f"- {selector} beats every single retriever on {len(wins)} of {len(main)} tasks "
                      f"(the paper: {len(paper_wins)} of {len(main)}).")
-    for method in ("ropg-rl", "ropg-kd"):
+    for method in ROPG:
         if method not in ours.values.columns or ours.values[method].isna().all():
             continue
         gains = [r for r in main if relative_improvement(ours.values, ours.higher, method, "dense")[r] > 0]
@@ -158,13 +159,13 @@ def collect_predictions(baseline_feedback: Mapping[str, pd.DataFrame], selection
         sel = selections.get(task)
         if sel is not None:
             sel_wide = sel.feedback.pivot(index="example_id", columns="retriever", values="output")
-            for name in ("ropg-rl", "ropg-kd"):
+            for name in ROPG:
                 if name in sel_wide.columns:
                     by_method[name] = list(sel_wide[name].reindex(ids))
             order = list(dict.fromkeys(sel.feedback["example_id"]))
             position = {example_id: i for i, example_id in enumerate(order)}
             outputs = sel_wide.reindex(order)[sel.pool].to_numpy()
-            for mode in ("rspg-pre", "rspg-post"):
+            for mode in SELECTORS:
                 if mode in sel.choices:
                     chosen = np.asarray(sel.choices[mode])
                     by_method[mode] = [outputs[position[i], chosen[position[i]]] for i in ids]

@@ -19,7 +19,6 @@ from lampkit.tasks import Task, get_task
 from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN
 
 __all__ = [
-    "BASELINES",
     "EXACT_MCNEMAR_BELOW",
     "paired_ttest",
     "mcnemar_test",
@@ -31,8 +30,6 @@ __all__ = [
     "holm",
 ]
 
-# Table 3's baselines in marker order: index i + 1 stands for BASELINES[i]
-BASELINES: tuple[str, ...] = ("none", "bm25", "recency", "dense", "rrf")
 
 # McNemar with exact=None: the exact binomial test while the discordant pairs b + c number fewer
 # than this, else chi-square with continuity correction (the usual rule of thumb: the chi-square
@@ -136,7 +133,7 @@ def beats(per_example_a: Mapping[str, np.ndarray], per_example_b: Mapping[str, n
 
 
 def markers(per_method: Mapping[str, Mapping[str, np.ndarray]], aggregates: Mapping[str, Mapping[str, float]],
-            task: str | Task, baselines: Sequence[str] = BASELINES,
+            task: str | Task, baselines: Sequence[str],
             alpha: float = 0.05) -> dict[tuple[str, str], str]:
     """Table 3's markers for every method of ``per_method`` and every metric of the task.
 

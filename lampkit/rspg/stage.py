@@ -39,13 +39,14 @@ from lampkit.rspg.qpp import qpp_choices
 from lampkit.rspg.selector import (OracleBounds, Selector, oracle_bounds, input_coverage, oracle_choices, predict, selector_text, success_rate,
                         train_selector)
 from lampkit.tasks import Task, get_task
+from lampkit.analysis import methods
 from lampkit.analysis.winning import main_matrix, winners
 
 __all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts", "fit_selector", "qpp_selections", "run_selection", "run_rspg", "run_ablation"]
 
 MODES = ("pre", "post")
 QPP_METHODS = ("wig", "nqc", "sigma_max", "sigma_x")
-SELECTORS = ("rspg-pre", "rspg-post")
+SELECTORS = methods.SELECTORS
 # the columns of the paper's Table 4 (success rates), in its order
 TABLE4_COLUMNS = ("wig", "nqc", "sigma_max", "sigma_x", "rspg_pre", "rspg_post")
 POOL_LABELS = {"full": "", "no-ropg": "_no_ropg"}  # pool -> suffix of its columns in Table 5
@@ -129,7 +130,7 @@ class RspgConfig(StageConfig):
 
 
 # the retriever pool of RSPG, in the paper's order (Salemi et al. section 5)
-POOL: tuple[str, ...] = ("none", "recency", "bm25", "dense", "ropg-rl", "ropg-kd")
+POOL: tuple[str, ...] = methods.RSPG_POOL
 
 
 def selection_pool(ctx: Context | Settings, task: str | Task, ropg: RopgSetup, with_ropg: bool = True) -> list:

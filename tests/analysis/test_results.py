@@ -7,7 +7,7 @@ import pytest
 from lampkit.analysis.paper import paper_table
 from lampkit.analysis.table3 import (METHODS, Table3, average_relative_improvement, paper_values, reading, relative_improvement,
                              table3)
-from lampkit.metrics.significance import BASELINES
+from lampkit.analysis.methods import BASELINES
 
 LABELS = ["[1]", "[2]"]
 

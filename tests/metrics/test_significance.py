@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from lampkit.analysis.methods import BASELINES
 from lampkit.metrics import significance as sig
 from lampkit.metrics.lamp import aggregate, per_example
 from lampkit.tasks import LAMP2_TAGS, get_task
@@ -158,7 +159,7 @@ def test_markers_list_beaten_baselines_in_order_and_skip_self():
         "worse": rouge_scores(-0.2, 15, base=base),
     }
     aggregates = {m: means(s) for m, s in per_method.items()}
-    marks = sig.markers(per_method, aggregates, "lamp4")
+    marks = sig.markers(per_method, aggregates, "lamp4", BASELINES)
     assert set(marks) == {(m, k) for m in per_method for k in ("rouge1", "rougeL")}
     for metric in ("rouge1", "rougeL"):
         assert marks[("ropg", metric)] == "1,2,4"
@@ -171,7 +172,7 @@ def test_markers_list_beaten_baselines_in_order_and_skip_self():
 def test_markers_need_every_baseline():
     scores = {"rouge1": np.zeros(3), "rougeL": np.zeros(3)}
     with pytest.raises(KeyError, match="recency, dense, rrf"):
-        sig.markers({"none": scores, "bm25": scores}, {"none": means(scores), "bm25": means(scores)}, "lamp4")
+        sig.markers({"none": scores, "bm25": scores}, {"none": means(scores), "bm25": means(scores)}, "lamp4", BASELINES)
 
 
 def test_markers_from_lampkit_metrics_for_accuracy_f1_and_errors():
@@ -188,7 +189,7 @@ def test_markers_from_lampkit_metrics_for_accuracy_f1_and_errors():
              "dense": predict(0.3, 4), "rrf": predict(0.3, 5), "best": predict(0.9, 6)}
     per_method = {m: per_example("lamp2", p, golds) for m, p in preds.items()}
     aggregates = {m: aggregate("lamp2", p, golds) for m, p in preds.items()}
-    marks = sig.markers(per_method, aggregates, "lamp2")
+    marks = sig.markers(per_method, aggregates, "lamp2", BASELINES)
     assert marks[("best", "accuracy")] == "1,2,3,4,5"
     assert marks[("best", "f1")] == "1,2,3,4,5"
     assert marks[("none", "accuracy")] == ""
@@ -198,7 +199,7 @@ def test_markers_from_lampkit_metrics_for_accuracy_f1_and_errors():
                for m, p in (("none", 0.9), ("bm25", 0.5), ("recency", 0.5), ("dense", 0.5), ("rrf", 0.9))}
     per_method = {m: per_example("lamp3", p, gold_ratings) for m, p in ratings.items()}
     aggregates = {m: aggregate("lamp3", p, gold_ratings) for m, p in ratings.items()}
-    marks = sig.markers(per_method, aggregates, "lamp3")
+    marks = sig.markers(per_method, aggregates, "lamp3", BASELINES)
     assert aggregates["none"]["mae"] < aggregates["bm25"]["mae"]  # lower error is better
     assert marks[("none", "mae")] == "2,3,4" and marks[("none", "rmse")] == "2,3,4"
     assert marks[("bm25", "mae")] == ""
