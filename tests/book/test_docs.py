@@ -40,11 +40,12 @@ def test_every_lampkit_module_has_a_place_in_the_api_reference():
     documented = {t for page in API_PAGES for t in AUTO.findall(page.read_text(encoding="utf-8"))}
     package = ROOT / "lampkit"
     modules = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in package.rglob("*.py")
-               if p.name not in ("__init__.py", "__main__.py") and "resources" not in p.parts}
+               if p.name not in ("__init__.py", "__main__.py") and "resources" not in p.parts
+               and "cli" not in p.parts}  # the command line documents itself (lampkit --help)
     packages = {".".join(p.parent.relative_to(ROOT).parts) for p in package.rglob("__init__.py")}
     # a module is documented on its own, or through its package's page (a data-only package such as synth)
     missing = sorted(m for m in modules if m not in documented and not any(
-        m.startswith(pkg + ".") and pkg in documented for pkg in packages))
+        m.startswith(pkg + ".") and pkg in documented for pkg in packages if pkg != "lampkit"))
     assert not missing, f"modules without an API page: {missing}"
 
 
