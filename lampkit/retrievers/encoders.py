@@ -169,6 +169,20 @@ class Encoder:
                 out[name][i, : lengths[i]] = r[name]
         return {k: torch.from_numpy(v).to(self.device) for k, v in out.items()}
 
+    def batches(self, texts: Sequence[str], batch_size: int = 64, max_length: int = 512,
+                show_progress: bool = False) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+        """``texts`` tokenized (truncated to ``max_length``) and padded in batches, longest first:
+        per batch the positions in ``texts`` and the model's inputs on this device (a progress bar
+        counts the batches). Sorting by length keeps the padding, and so the work, small."""
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=max_length, padding=False,
+                                 return_attention_mask=False)
+        names = [n for n in encoded.keys() if n != "attention_mask"]
+        rows = [{n: encoded[n][i] for n in names} for i in range(len(texts))]
+        order = sorted(range(len(texts)), key=lambda i: (-len(rows[i]["input_ids"]), i))
+        for start in tqdm(range(0, len(order), batch_size), desc="encoding", unit="batch", disable=not show_progress):
+            idx = order[start: start + batch_size]
+            yield idx, self._batch([rows[i] for i in idx])
+
     def encode(self, texts: Sequence[str], batch_size: int = 64, max_length: int = 512,
                show_progress: bool = False) -> np.ndarray:
         """Embeddings [len(texts), dim] (float32) of ``texts``, each truncated to ``max_length`` tokens."""
@@ -176,20 +190,12 @@ class Encoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encoded = self.tokenizer(texts, truncation=True, max_length=max_length, padding=False,
-                                 return_attention_mask=False)
-        names = [n for n in encoded.keys() if n != "attention_mask"]
-        rows = [{n: encoded[n][i] for n in names} for i in range(len(texts))]
-        order = sorted(range(len(texts)), key=lambda i: (-len(rows[i]["input_ids"]), i))
-        starts = range(0, len(order), batch_size)
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.dtype,
                                                         enabled=self.dtype is not None):
-                for start in tqdm(starts, desc="encoding", unit="batch", disable=not show_progress):
-                    idx = order[start: start + batch_size]
-                    batch = self._batch([rows[i] for i in idx])
+                for idx, batch in self.batches(texts, batch_size, max_length, show_progress):
                     hidden = self.model(**batch).last_hidden_state.float()
                     out[idx] = mean_pool(hidden, batch["attention_mask"]).cpu().numpy()
         finally:

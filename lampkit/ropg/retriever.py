@@ -268,18 +268,10 @@ class SharedLowerEncoders:
                for m, enc in enumerate(self.encoders)]
         if not texts:
             return out
-        encoded = base.tokenizer(list(texts), truncation=True, max_length=max_length, padding=False,
-                                 return_attention_mask=False)
-        names = [n for n in encoded.keys() if n != "attention_mask"]
-        rows = [{n: encoded[n][i] for n in names} for i in range(len(texts))]
-        order = sorted(range(len(texts)), key=lambda i: (-len(rows[i]["input_ids"]), i))
         models = [enc.model.eval() for enc in self.encoders]
         dtype = base.dtype
         with torch.inference_mode(), torch.autocast(base.device.type, dtype=dtype, enabled=dtype is not None):
-            starts = range(0, len(order), batch_size)
-            for start in tqdm(starts, desc="encoding", unit="batch", disable=not show_progress):
-                idx = order[start:start + batch_size]
-                batch = base._batch([rows[i] for i in idx])
+            for idx, batch in base.batches(texts, batch_size, max_length, show_progress):
                 hidden = models[0].embeddings(input_ids=batch["input_ids"],
                                               token_type_ids=batch.get("token_type_ids"))
                 hidden = _run_layers(hidden, batch["attention_mask"], models[0].encoder.layer[:self.split])
