@@ -54,7 +54,7 @@ from lampkit.data.layout import SPLITS, Example, load_split
 from lampkit.store.io import atomic_write_json
 from lampkit.tasks import Task, get_task, resolve_tasks
 
-__all__ = ["STRATEGIES", "TrainConfig", "build_tokenizer", "build_model", "init_reader_heads", "reader_head_parameters",
+__all__ = ["STRATEGIES", "TrainConfig", "warmup_cosine", "build_tokenizer", "build_model", "init_reader_heads", "reader_head_parameters",
            "relevant_indices",
            "select_items", "training_data", "dev_data", "train_small_llm", "train_per_task", "evaluate_dev",
            "train_cli"]
@@ -449,12 +449,17 @@ def _plan(data: dict[str, tuple[Task, list[Example]]], config: TrainConfig,
 
 
 # ----- training ----------------------------------------------------------------------------------
+def warmup_cosine(step: int, peak: float, warmup_steps: int, steps: int) -> float:
+    """The small T5's learning rate at ``step`` (0-based) of ``steps``: a linear warm-up to ``peak``
+    over ``warmup_steps``, then cosine decay to a tenth of the peak (used by the long-form generator too)."""
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, steps - warmup_steps)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
 def _lr_at(step: int, config: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to a tenth of the peak."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return warmup_cosine(step, config.lr, config.warmup_steps, config.steps)
 
 
 def train_small_llm(out_dir: str | Path, data_dir: str | Path | None = None, scale: str = "default",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ import numpy as np
 import torch
 
 from lampkit.retrievers.encoders import quiet_loading, folder_id
-from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer
+from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer, warmup_cosine
 from lampkit.longform.data import Document
 
 __all__ = ["INSTRUCTION", "AUTHOR_INSTRUCTION", "SECTIONS", "GeneratorConfig", "build_input", "author_input",
@@ -121,13 +120,6 @@ def author_pairs(docs: Sequence[Document], n: int, seed: int = 0,
     return out
 
 
-def _lr_at(step: int, config: GeneratorConfig) -> float:
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def _batches(n: int, config: GeneratorConfig, rng: np.random.Generator) -> list[np.ndarray]:
     """Indices of the examples of every step: fresh random order each epoch."""
     order: list[int] = []
@@ -187,7 +179,7 @@ def train_generator(out_dir: str | Path, inputs: Sequence[str], targets: Sequenc
         losses: list[list[float]] = [[] for _ in plans]
         for step in range(config.steps):
             for group in optimizer.param_groups:
-                group["lr"] = _lr_at(step, config)
+                group["lr"] = warmup_cosine(step, config.lr, config.warmup_steps, config.steps)
             optimizer.zero_grad(set_to_none=True)
             for p, (xs, ys, batches) in enumerate(plans):
                 idx = batches[step]
