@@ -30,7 +30,7 @@ from lampkit.data import synth
 from lampkit.retrievers.embedding_cache import CachedEncoder
 from lampkit.retrievers.encoders import load_encoder
 from lampkit.llm.seq2seq import Seq2SeqLLM, model_for_task
-from lampkit.llm.small_t5 import relevant_indices
+from lampkit.llm.recipe import relevant_indices
 from lampkit.retrievers.bm25 import BM25
 from lampkit.retrievers.dense import Dense
 from lampkit.retrievers.simple import Recency

@@ -64,7 +64,8 @@ def tiny_encoder(tiny_encoder_dir):
 @pytest.fixture(scope="session")
 def quick_llm(tmp_path_factory):
     """A few dozen steps of a tiny T5 trained by lampkit's own trainer (not a useful model)."""
-    from lampkit.llm.small_t5 import TrainConfig, train_small_llm
+    from lampkit.llm.recipe import train_small_llm
+    from lampkit.llm.small_t5 import TrainConfig
 
     out = tmp_path_factory.mktemp("llm") / "quick"
     cache = tmp_path_factory.mktemp("cache")

@@ -72,7 +72,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_llm_train(args: argparse.Namespace) -> int:
-    from lampkit.llm.small_t5 import train_cli
+    from lampkit.llm.recipe import train_cli
 
     return train_cli(_data_settings(args))
 

@@ -29,7 +29,8 @@ import numpy as np
 import torch
 
 from lampkit.retrievers.encoders import quiet_loading, folder_id
-from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer, warmup_cosine
+from lampkit.llm.recipe import warmup_cosine
+from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer
 from lampkit.longform.data import Document
 
 __all__ = ["INSTRUCTION", "AUTHOR_INSTRUCTION", "SECTIONS", "GeneratorConfig", "build_input", "author_input",

@@ -39,7 +39,7 @@ def test_loads_through_from_pretrained_offline():
 @pytest.mark.slow
 def test_trained_on_the_data_the_generator_makes_today():
     """Fails when mini-LaMP changes: retrain with the command in the model card."""
-    from lampkit.llm.small_t5 import _fingerprint
+    from lampkit.llm.recipe import _fingerprint
 
     for name, record in _records().items():
         scale = record["data"]["source"].split("scale ")[1].split(",")[0]

@@ -1,4 +1,4 @@
-"""The frozen LLM (lampkit.llm.seq2seq) and the embedded LLM's training (lampkit.llm.small_t5), offline."""
+"""The frozen LLM (lampkit.llm.seq2seq) and the embedded LLM (lampkit.llm.small_t5, its training lampkit.llm.recipe), offline."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from lampkit.llm.seq2seq import Seq2SeqLLM, resolve_dtype
-from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer, train_small_llm
+from lampkit.llm.recipe import train_small_llm
+from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer
 
 CORPUS = [
     "the doctor treated the sick man in the city",
@@ -169,7 +170,7 @@ def _example(profile_ids, relevant=()):
 def test_select_items_strategies():
     import numpy as np
 
-    from lampkit.llm.small_t5 import _Rankers, relevant_indices, select_items
+    from lampkit.llm.recipe import _Rankers, relevant_indices, select_items
     from lampkit.retrievers.bm25 import BM25
     from lampkit.retrievers.simple import Recency
     from lampkit.tasks import get_task
