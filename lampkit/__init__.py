@@ -25,8 +25,8 @@ _FACADE: dict[str, tuple[str, str]] = {
     "get_task": ("lampkit.tasks", "get_task"),
     "all_tasks": ("lampkit.tasks", "all_tasks"),
     "resolve_tasks": ("lampkit.tasks", "resolve_tasks"),
-    "Example": ("lampkit.data.layout", "Example"),
-    "LampDataError": ("lampkit.data.layout", "LampDataError"),
+    "Example": ("lampkit.data.records", "Example"),
+    "LampDataError": ("lampkit.data.records", "LampDataError"),
     "load_split": ("lampkit.data.layout", "load_split"),
     # the shared settings and the baselines (chapter 2)
     "Settings": ("lampkit.pipeline", "Settings"),

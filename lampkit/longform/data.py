@@ -11,7 +11,7 @@ and the author's documents dated before it are the past documents D_t (Li et al.
 default each author's newest document is its current one; ``targets_per_author`` makes the
 newest few documents each a current document (more training instances from the same authors).
 
-Every problem raises :class:`lampkit.data.layout.LampDataError` naming the file, the record (``line 7
+Every problem raises :class:`lampkit.data.records.LampDataError` naming the file, the record (``line 7
 (id d12)``, or ``author a3``) and the field; nothing is dropped silently: an author whose
 current document is too short, or who has no earlier document, is an error.
 """
@@ -107,7 +107,7 @@ def load_documents(path: str | Path) -> list[Document]:
 
     Each non-blank line is a JSON object with non-empty string fields ``author``, ``id``,
     ``date`` (``YYYY-MM-DD`` or ``YYYY``) and ``text``; ids are unique in the file. Raises
-    :class:`~lampkit.data.layout.LampDataError` naming the file, the line (and id) and the field.
+    :class:`~lampkit.data.records.LampDataError` naming the file, the line (and id) and the field.
     """
     path = Path(path)
     try:
@@ -149,7 +149,7 @@ def build_examples(docs: Sequence[Document], targets_per_author: int = 1, source
     """Task instances: per author (in order of first appearance), its newest ``targets_per_author``
     documents each as a current document, with the author's earlier documents as its past.
 
-    Documents are ordered by date, then by file order. Raises :class:`~lampkit.data.layout.LampDataError` (naming
+    Documents are ordered by date, then by file order. Raises :class:`~lampkit.data.records.LampDataError` (naming
     ``source``) when a current document has no more than ``context_chars`` characters or no
     earlier document of its author exists.
     """

@@ -13,7 +13,7 @@ the softmax), never padded into it. Two objectives, in :mod:`lampkit.ropg.losses
   the items (paper section 4.3).
 
 EVAL is whatever the feedback stores (:func:`lampkit.metrics.lamp.eval_signal`): accuracy, ROUGE-1, and for LaMP-3
-the normalised rating score (worst - |y - y_hat|) / worst of :func:`lampkit.metrics.lamp.normalised_rating_score`.
+the normalised rating score ``(worst - |y - y_hat|) / worst`` of :func:`lampkit.metrics.lamp.normalised_rating_score`.
 
 :func:`train_ropg` trains a copy of the initial encoder (:class:`~lampkit.ropg.retriever.TrainableDense`)
 and saves it with ``save_pretrained`` (safetensors) and its tokenizer, plus ``ropg.json`` (settings

@@ -44,7 +44,7 @@ def feedback_records(task: str | Task, examples: Sequence[Example], frame: pd.Da
     An example keeps the rows of positions ``0 .. min(n, depth) - 1``; examples without rows
     (an empty profile) are left out. A frame that does not match the examples (positions not
     0..n-1, an item index outside the profile, another item id, a non-finite EVAL) raises a
-    :class:`~lampkit.data.layout.LampDataError` naming the example and the field.
+    :class:`~lampkit.data.records.LampDataError` naming the example and the field.
     """
     t = get_task(task)
     missing = [c for c in _FEEDBACK_COLUMNS if c not in frame.columns]

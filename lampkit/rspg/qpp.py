@@ -7,7 +7,7 @@ scores sorted descending, top-k the first k of them (all of them when the profil
 and s_D the mean over the whole profile (the score of the "collection"):
 
 - WIG = mean over top-k of (s_i - s_D), divided by sqrt(query length in tokens);
-- NQC = standard deviation of the top-k scores divided by |s_D| (0.0 when s_D = 0);
+- NQC = standard deviation of the top-k scores divided by ``|s_D|`` (0.0 when s_D = 0);
 - sigma_max = the largest standard deviation of a prefix s_1..s_j, j >= 2;
 - sigma_x = standard deviation of the scores that are at least x * s_1 (0.0 when s_1 <= 0).
 
@@ -51,7 +51,7 @@ def wig(scores: np.ndarray, query_length: int, k: int = 4) -> float:
 
 
 def nqc(scores: np.ndarray, k: int = 4) -> float:
-    """Normalised query commitment: population std of the top ``k`` scores over |s_D|.
+    """Normalised query commitment: population std of the top ``k`` scores over ``|s_D|``.
 
     When the mean s_D of all scores is 0 (e.g. no personalization's all-zero scores) the ratio
     is undefined and the prediction is 0.0: no evidence of quality.
