@@ -41,7 +41,7 @@ from lampkit.ropg.retriever import FrozenStates, TrainableDense
 from lampkit.store.io import atomic_write_json
 from lampkit.tasks import Task, get_task
 
-__all__ = ["METHODS", "RopgConfig", "TrainingLog", "lr_multiplier", "split_dev", "dev_metrics", "fit", "train_ropg"]
+__all__ = ["METHODS", "RopgConfig", "TrainingLog", "best_of_curve", "lr_multiplier", "split_dev", "dev_metrics", "fit", "train_ropg"]
 
 METHODS = ("rl", "kd")
 
@@ -57,10 +57,14 @@ class TrainingLog:
 
     @property
     def best_epoch(self) -> int | None:
-        """The epoch whose weights :func:`fit` kept (highest dev E_pi[EVAL]; 0: the initial ones)."""
-        if not self.curve:
-            return None
-        return max(self.curve, key=lambda c: (c["dev_expected_eval"], -c["epoch"]))["epoch"]
+        """The epoch whose weights :func:`fit` kept (see :func:`best_of_curve`); None without a dev set."""
+        return best_of_curve(self.curve)["epoch"] if self.curve else None
+
+
+def best_of_curve(curve: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The entry of a dev curve whose weights :func:`fit` keeps: the highest dev E_pi[EVAL], the
+    earliest of a tie (epoch 0: the initial weights)."""
+    return max(curve, key=lambda c: (c["dev_expected_eval"], -c["epoch"]))
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from lampkit.store.deps import depends_on
 from lampkit.feedback import example_key, item_feedback, llm_key
 from lampkit.analysis.paper import paper_table
 from lampkit.retrievers import Dense
-from lampkit.ropg.method import METHODS, RopgConfig, train_ropg
+from lampkit.ropg.method import METHODS, RopgConfig, best_of_curve, train_ropg
 from lampkit.ropg.retriever import FrozenStates, SharedLowerEncoders
 from lampkit.metrics.significance import p_value
 from lampkit.analysis.tables import PAPER_COLUMN
@@ -258,7 +258,7 @@ class RopgResults:
                 row = {"task": t, "retriever": name, "steps": len(log),
                        "epochs": (int(log[-1]["epoch"]) + 1) if log else 0}
                 if curve:
-                    best = max(curve, key=lambda c: (c["dev_expected_eval"], -c["epoch"]))
+                    best = best_of_curve(curve)
                     row.update({"best epoch": int(best["epoch"]), "dev E_pi[EVAL] before": curve[0]["dev_expected_eval"],
                                 "dev E_pi[EVAL] kept": best["dev_expected_eval"]})
                 rows.append(row)

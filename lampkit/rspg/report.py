@@ -78,13 +78,14 @@ def table5_significance(results: Mapping[str, Mapping[str, Selection]], alpha: f
         if [str(e.id) for e in full.examples] != [str(e.id) for e in without.examples]:
             raise ValueError(f"{task}: the two pools were evaluated on different inputs")
         t = get_task(task)
+        full_metrics, without_metrics = full.metrics(), without.metrics()  # each aggregates every method once
         for metric in t.metrics:
             higher = t.metric_higher_is_better(metric)
             for m in SELECTORS:
                 if m not in full.choices or m not in without.choices:
                     continue
-                with_value = float(full.metrics().loc[m, metric])
-                without_value = float(without.metrics().loc[m, metric])
+                with_value = float(full_metrics.loc[m, metric])
+                without_value = float(without_metrics.loc[m, metric])
                 p = p_value(full.per_example(m), without.per_example(m), metric)
                 worse = without_value < with_value if higher else without_value > with_value
                 rows.append({"task": task, "metric": metric, "selector": m, "with_ropg": with_value,
