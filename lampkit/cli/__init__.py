@@ -169,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(argv) if argv is not None else sys.argv[1:]
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command line as typed (a saved table's provenance names it)
     return int(args.func(args))
 
 
