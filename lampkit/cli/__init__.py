@@ -161,10 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # the chapters' stages (02-06), each with the flags of its chapter's configurations, and long-form (07)
     from lampkit.cli.longform import add_cli as add_longform
+    from lampkit.cli.regression import add_cli as add_regression
     from lampkit.cli.stages import add_cli as add_stages
 
     add_stages(sub)
     add_longform(sub)
+    add_regression(sub)  # the stages' tables at the tiny scale, stored and compared
     return parser
 
 
