@@ -24,6 +24,7 @@ from lampkit.data.sources import resolve_data_dir, resolve_scale
 from lampkit.data.synth.settings import SCALES as _SCALES
 from lampkit.feedback import FeedbackStore, pool_feedback
 from lampkit.metrics.lamp import aggregate
+from lampkit.store.report import TablesReport
 from lampkit.tasks import Task, get_task, resolve_tasks
 
 __all__ = ["BASELINES", "Settings", "Context", "context", "default_llm_path", "get_llm", "get_encoder",
@@ -211,8 +212,14 @@ def metrics_by_retriever(df: pd.DataFrame, task: str | Task, examples: Sequence[
 
 
 @dataclass
-class BaselineResults:
-    """Everything chapter 02 shows, per task: pool feedback, metrics, winning rates, checks."""
+class BaselineResults(TablesReport):
+    """Everything chapter 02 shows, per task: pool feedback, metrics, winning rates, checks.
+
+    Its tables (:class:`~lampkit.store.report.Report`), per split run: ``metrics_<split>`` (rows
+    task x metric, columns the pool), ``winning_rates_<split>`` and ``retrieval_matters_<split>``.
+    """
+
+    MODULES = ("lampkit.pipeline", "lampkit.analysis.winning", "lampkit.analysis.tables")
 
     retrievers: list[str]
     feedback: dict[str, dict[str, pd.DataFrame]]  # task -> split -> pool feedback
@@ -229,6 +236,29 @@ class BaselineResults:
         from lampkit.analysis.winning import retrieval_matters
 
         return pd.DataFrame([retrieval_matters(per[split], t, self.retrievers) for t, per in self.feedback.items()])
+
+    @property
+    def splits(self) -> list[str]:
+        return list(dict.fromkeys(s for per in self.metrics.values() for s in per))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        from lampkit.analysis.tables import results_table
+
+        out = {}
+        for split in self.splits:
+            out[f"metrics_{split}"] = results_table({t: per[split] for t, per in self.metrics.items()},
+                                                    self.retrievers)
+            out[f"winning_rates_{split}"] = self.winning_rates(split)
+            out[f"retrieval_matters_{split}"] = self.retrieval_matters(split)
+        return out
+
+    def titles(self) -> dict[str, str]:
+        out = {}
+        for split in self.splits:
+            out[f"metrics_{split}"] = f"Metrics of the baseline pool ({split} split)"
+            out[f"winning_rates_{split}"] = f"Winning rates ({split} split)"
+            out[f"retrieval_matters_{split}"] = f"Retrieval matters ({split} split)"
+        return out
 
 
 def run_baselines(ctx: Context | Settings, splits: Sequence[str] = ("dev", "test")) -> BaselineResults:

@@ -19,6 +19,7 @@ from lampkit.metrics.lamp import aggregate, per_example
 from lampkit.analysis.methods import BASELINES, ROPG, SELECTORS, TABLE3
 from lampkit.metrics.significance import format_with_markers, markers
 from lampkit.analysis.tables import PAPER_COLUMN
+from lampkit.store.report import TablesReport
 from lampkit.tasks import direction, get_task
 
 __all__ = ["METHODS", "Table3", "table3", "collect_predictions", "relative_improvement", "average_relative_improvement",
@@ -29,12 +30,26 @@ METHODS: tuple[str, ...] = TABLE3
 
 
 @dataclass
-class Table3:
-    """Values and markers, rows (task, metric) and columns methods; ``higher`` per row."""
+class Table3(TablesReport):
+    """Values and markers, rows (task, metric) and columns methods; ``higher`` per row.
+
+    Its tables (:class:`~lampkit.store.report.Report`): ``table3`` (the values), ``markers`` (the
+    baselines each value beats significantly) and ``best`` (each row's direction and best method).
+    """
 
     values: pd.DataFrame
     markers: pd.DataFrame
     higher: pd.Series
+
+    MODULES = ("lampkit.analysis.table3",)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"table3": self.values, "markers": self.markers,
+                "best": pd.DataFrame({"higher_is_better": self.higher, "best": self.best()})}
+
+    def titles(self) -> dict[str, str]:
+        return {"table3": "Table 3 (values)", "markers": "Significance markers (baselines beaten)",
+                "best": "Best method per row"}
 
     def best(self) -> pd.Series:
         """The best method of every row (the first of a tie, in column order)."""

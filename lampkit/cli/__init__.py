@@ -161,15 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     # the chapters' stages (02-06), each with the flags of its chapter's configurations, and long-form (07)
     from lampkit.cli.longform import add_cli as add_longform
+    from lampkit.cli.regression import add_cli as add_regression
     from lampkit.cli.stages import add_cli as add_stages
 
     add_stages(sub)
     add_longform(sub)
+    add_regression(sub)  # the stages' tables at the tiny scale, stored and compared
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(argv) if argv is not None else sys.argv[1:]
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command line as typed (a saved table's provenance names it)
     return int(args.func(args))
 
 

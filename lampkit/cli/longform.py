@@ -6,6 +6,7 @@ from typing import Any
 from pathlib import Path
 import dataclasses
 
+from lampkit.cli.stages import add_save_argument, report
 from lampkit.longform.experiment import EMBEDDED_SEEDS, LongformSettings, atomic_write_json, pretrain_base, run, synth, synthetic_base_corpus
 
 
@@ -18,9 +19,8 @@ def _cmd_synth(args: Any) -> int:
 def _cmd_run(args: Any) -> int:
     settings = LongformSettings.from_args(args).with_(show_progress=False)
     results = run(settings)
-    for which in ("rankers", "ablation"):
-        table = results.metrics.loc[[c.name for c in getattr(results, which)]] * 100
-        print(f"\n{which} ({settings.eval_split} split, x 100):\n{table.round(2).to_string()}")
+    print(f"{settings.eval_split} split:")
+    report(results, args, {"LongformSettings": settings})
     if args.out:
         atomic_write_json(args.out, {"settings": {k: str(v) for k, v in dataclasses.asdict(settings).items()},
                                      "metrics": {n: {m: float(v) for m, v in row.items()}
@@ -40,7 +40,7 @@ def _cmd_train_base(args: Any) -> int:
     return 0
 
 
-NOT_PARAMETERS = frozenset({"out"})  # flags of ``longform run`` that are no chapter parameter
+NOT_PARAMETERS = frozenset({"out", "save"})  # flags of ``longform run`` that are no chapter parameter
 
 
 def add_cli(sub: Any) -> None:
@@ -56,6 +56,7 @@ def add_cli(sub: Any) -> None:
                         "(the flags are chapter 07's parameters)")
     LongformSettings.add_arguments(p)
     p.add_argument("--out", type=Path, default=None, help="write the metrics as JSON here")
+    add_save_argument(p)
     p.set_defaults(func=_cmd_run)
     p = lsub.add_parser("train-base", help="pre-train the base generator (the one lampkit ships: --out "
                         "lampkit/longform/base)")

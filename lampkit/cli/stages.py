@@ -2,76 +2,56 @@
 
 Each subcommand's flags come from the chapter's configurations (:mod:`lampkit.chapters`), so
 ``lampkit ropg --ropg-epochs 5`` and ``papermill book/03_ropg.ipynb out.ipynb -p ropg_epochs 5`` run
-the same thing; each prints the tables its chapter shows.
+the same thing; each prints the tables its chapter shows (its results' ``to_text()``, see
+:mod:`lampkit.store.report`) and, with ``--save DIR``, writes them as CSV with their provenance.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
 from typing import Any
 
 from lampkit import chapters
 
-__all__ = ["add_cli", "COMMANDS"]
+__all__ = ["add_cli", "COMMANDS", "NOT_PARAMETERS", "add_save_argument", "command_line", "report"]
 
 
-def _baselines(run: chapters.ChapterRun) -> int:
+def _baselines(run: chapters.ChapterRun):
     from lampkit.pipeline import run_baselines
 
-    split = run.run.eval_split
-    results = run_baselines(run.context(), splits=(split,))
-    for task, per in results.metrics.items():
-        print(f"{task} ({split} split):\n{per[split].round(4).to_string()}\n")
-    print(results.retrieval_matters(split).round(4).to_string(index=False))
-    return 0
+    return run_baselines(run.context(), splits=(run.run.eval_split,))
 
 
-def _ropg(run: chapters.ChapterRun) -> int:
-    from lampkit.ropg.stage import improvement_summary, run_ropg
+def _ropg(run: chapters.ChapterRun):
+    from lampkit.ropg.stage import run_ropg
 
-    split = run.run.eval_split
-    results = run_ropg(run.context(), run.ropg, run.run.method_list, splits=(split,))
-    print(results.signal.round(4).to_string())
-    table = results.comparison(split)
-    print(table.round(4).to_string())
-    print(improvement_summary(table, results.methods, split))
+    return run_ropg(run.context(), run.ropg, run.run.method_list, splits=(run.run.eval_split,))
+
+
+def _ropg_after(results) -> None:
     for task, per in results.checkpoints.items():
         for name, folder in per.items():
             print(f"{task} {name}: {folder}")
-    return 0
 
 
-def _rspg(run: chapters.ChapterRun) -> int:
-    from lampkit.rspg.report import end_to_end, table4, table5
-    from lampkit.rspg.stage import TABLE4_COLUMNS, run_rspg
+def _rspg(run: chapters.ChapterRun):
+    from lampkit.rspg.stage import run_rspg
 
     opts = run.run
-    results = run_rspg(run.context(), run.rspg, run.ropg, opts.eval_split, with_ropg=opts.with_ropg,
-                       modes=opts.modes)
-    keep = [c for c in TABLE4_COLUMNS if not c.startswith("rspg_") or c.removeprefix("rspg_") in opts.modes]
-    print(f"Success rate ({opts.eval_split} split; a choice succeeds when tied for best):")
-    print(table4(results)[[*keep, "best_single", "best_single_rate", "oracle"]].round(4).to_string())
-    print("\nEnd-to-end metrics:")
-    print(end_to_end(results).round(4).to_string())
-    print("\nOracle bounds of the pool (main metric):")
-    print(table5({"full" if opts.with_ropg else "no-ropg": results}).round(4).to_string())
-    return 0
+    return run_rspg(run.context(), run.rspg, run.ropg, opts.eval_split, with_ropg=opts.with_ropg, modes=opts.modes)
 
 
-def _ablation(run: chapters.ChapterRun) -> int:
-    from lampkit.rspg.report import bound_checks, table5
+def _ablation(run: chapters.ChapterRun):
     from lampkit.rspg.stage import run_ablation
 
     opts = run.run
-    results = run_ablation(run.context(), run.rspg, run.ropg, opts.eval_split, with_ropg=opts.with_ropg)
-    print(f"Table 5 ({opts.eval_split} split, main metric):")
-    print(table5(results).round(4).to_string())
-    print("\nBounds:")
-    print(bound_checks(results).to_string())
-    return 0
+    return run_ablation(run.context(), run.rspg, run.ropg, opts.eval_split, with_ropg=opts.with_ropg)
 
 
-def _table3(run: chapters.ChapterRun) -> int:
+def _table3(run: chapters.ChapterRun):
     from lampkit.analysis.table3 import collect_predictions, table3
     from lampkit.pipeline import run_baselines
     from lampkit.rspg.stage import run_rspg
@@ -82,10 +62,8 @@ def _table3(run: chapters.ChapterRun) -> int:
     selections = run_rspg(ctx, run.rspg, run.ropg, split, with_ropg=True)
     predictions, golds = collect_predictions({t: per[split] for t, per in baselines.feedback.items()}, selections,
                                              {t: per[split] for t, per in baselines.examples.items()})
-    table = table3(predictions, golds, alpha=run.run.alpha)
     print(f"Table 3 ({split} split; markers: significance against the baselines at alpha {run.run.alpha:g}):")
-    print(table.values.round(4).to_string())
-    return 0
+    return table3(predictions, golds, alpha=run.run.alpha)
 
 
 COMMANDS: dict[str, tuple[str, Any, str]] = {  # command -> (chapter, function, help)
@@ -100,11 +78,37 @@ COMMANDS: dict[str, tuple[str, Any, str]] = {  # command -> (chapter, function, 
 }
 
 
+AFTER = {"ropg": _ropg_after}  # what a command prints after its tables (not a table: checkpoint folders)
+NOT_PARAMETERS = frozenset({"save"})  # flags of the stage subcommands that are no chapter parameter
+
+
+def add_save_argument(parser: argparse.ArgumentParser) -> None:
+    """``--save DIR``: the printed tables as CSV files in DIR, with ``provenance.json``."""
+    parser.add_argument("--save", type=Path, default=None, metavar="DIR",
+                        help="also write each table as DIR/<table>.csv, with DIR/provenance.json (the command, "
+                             "lampkit's version, the code's fingerprint, the settings)")
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that ran, as typed (``lampkit`` and its arguments)."""
+    argv = getattr(args, "argv", None)
+    return " ".join(["lampkit", *(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))])
+
+
+def report(results: Any, args: argparse.Namespace, settings: Any) -> None:
+    """Print ``results``' tables (:meth:`~lampkit.store.report.Report.to_text`); save them with ``--save``."""
+    print(results.to_text())
+    if getattr(args, "save", None) is not None:
+        folder = results.save(args.save, command=command_line(args), settings=settings)
+        print(f"tables written to {folder}")
+
+
 def add_cli(sub: Any) -> None:
     """Add the stage subcommands to argparse's subparsers ``sub``."""
     for command, (chapter, _, help_text) in COMMANDS.items():
         p = sub.add_parser(command, help=help_text, description=help_text)
         chapters.add_arguments(p, chapter)
+        add_save_argument(p)
         p.set_defaults(func=_runner(command))
 
 
@@ -112,7 +116,13 @@ def _runner(command: str):
     chapter, function, _ = COMMANDS[command]
 
     def run(args: argparse.Namespace) -> int:
-        return function(chapters.from_args(chapter, args))
+        chapter_run = chapters.from_args(chapter, args)
+        results = function(chapter_run)
+        report(results, args, {"preset": chapter_run.preset,
+                               **{cls.__name__: config for cls, config in chapter_run.configs.items()}})
+        if command in AFTER:
+            AFTER[command](results)
+        return 0
 
     run.__name__ = f"cmd_{command}"
     return run

@@ -36,6 +36,7 @@ from lampkit.store.deps import depends_on
 from lampkit.data.sources import resolve_scale
 from lampkit.retrievers.encoders import folder_id
 from lampkit.store.io import atomic_write_json
+from lampkit.store.report import TablesReport, tables_text
 from lampkit.longform import synth
 from lampkit.longform.data import SPLITS, Document, LongformExample, build_examples, data_root, load_documents, split_path
 from lampkit.longform.generator import GeneratorConfig, author_pairs, load_generator, train_generator
@@ -345,8 +346,14 @@ def run_config(settings: LongformSettings, config: PipelineConfig, data: dict[st
 
 # ----- results -------------------------------------------------------------------------------
 @dataclass
-class LongformResults:
-    """Everything chapter 07 shows."""
+class LongformResults(TablesReport):
+    """Everything chapter 07 shows.
+
+    Its tables (:class:`~lampkit.store.report.Report`): ``rankers`` and ``ablation`` (each
+    configuration's metrics, as fractions), ``rankers_markers`` and ``ablation_markers`` (the
+    1-based positions of the baselines each cell beats, as in :meth:`table`) and ``timings``
+    (measured seconds: saved, left out of a regression check).
+    """
 
     rankers: list[PipelineConfig]
     ablation: list[PipelineConfig]
@@ -359,6 +366,39 @@ class LongformResults:
     entries: dict[str, list[list[Entry]]] = field(default_factory=dict)  # ranker -> evaluation entries
     dfs: DocumentFrequencies | None = None  # the IDF reference of the key elements (train documents)
     base: str = ""  # which base generator the configurations fine-tuned
+
+    MODULES = ("lampkit.longform.experiment",)
+    MEASURED = frozenset({"timings"})
+
+    def _names(self, which: str) -> list[str]:
+        return [c.name for c in (self.rankers if which == "rankers" else self.ablation)]
+
+    def marker_table(self, which: str = "rankers", baselines: Sequence[str] | None = None) -> pd.DataFrame:
+        """The markers of :meth:`table` alone: configurations x metrics, the baselines beaten."""
+        names = self._names(which)
+        if baselines is None:
+            baselines = [names[0], "RecentDoc"] if which == "rankers" else names[:-1]
+        marks = markers({n: self.scores[n] for n in names}, self.metrics.loc[names], baselines)
+        out = pd.DataFrame({m: [marks[(n, m)] for n in names] for m in METRICS},
+                           index=pd.Index(names, name="configuration"))
+        return out
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out = {}
+        for which in ("rankers", "ablation"):
+            out[which] = self.metrics.loc[self._names(which)].rename_axis("configuration")
+            out[f"{which}_markers"] = self.marker_table(which)
+        out["timings"] = self.timings
+        return out
+
+    def to_text(self) -> str:
+        """The tables as the command line prints them: metrics x 100, 2 digits."""
+        tables = {n: (t * 100 if n in ("rankers", "ablation") else t) for n, t in self.tables().items()}
+        titles = {w: f"{w} (x 100)" for w in ("rankers", "ablation")}
+        titles.update({f"{w}_markers": f"{w}: baselines beaten (paired t-test, p < 0.05)"
+                       for w in ("rankers", "ablation")})
+        titles["timings"] = "measured build times (seconds)"
+        return tables_text(tables, titles, digits=2)
 
     def table(self, which: str = "rankers", baselines: Sequence[str] | None = None, digits: int = 2) -> pd.DataFrame:
         """A table of the paper's shape (metrics x 100), each cell marked with the 1-based

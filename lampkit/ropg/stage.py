@@ -34,6 +34,7 @@ from lampkit.retrievers.encoders import DEFAULT_ENCODER, Encoder, default_device
 from lampkit.config import ConfigError, StageConfig
 from lampkit.pipeline import Context, Settings, context, metrics_by_retriever, run_pool
 from lampkit.store.deps import depends_on
+from lampkit.store.report import TablesReport
 from lampkit.feedback import example_key, item_feedback, llm_key
 from lampkit.analysis.paper import paper_table
 from lampkit.retrievers import Dense
@@ -224,8 +225,18 @@ def ropg_retrievers(ctx: Context | Settings, task: str | Task, setup: RopgSetup,
 
 # ----- the experiment -----------------------------------------------------------------------
 @dataclass
-class RopgResults:
-    """Everything chapter 03 shows, per task."""
+class RopgResults(TablesReport):
+    """Everything chapter 03 shows, per task.
+
+    Its tables (:class:`~lampkit.store.report.Report`): ``signal`` (the training feedback),
+    ``curves`` (the training logs), with a held-out share ``dev_curves`` (:meth:`dev_curve_table`) and
+    ``training`` (:meth:`training_summary`), and per split run ``comparison_<split>`` (:func:`comparison_table`)
+    and ``metrics_<split>`` (rows task x metric, columns dense and the ROPG retrievers); the text
+    ends with :func:`improvement_summary` of each split.
+    """
+
+    MODULES = ("lampkit.ropg.stage",)
+    NOT_IN_TEXT = frozenset({"curves", "dev_curves"})  # the chapter plots them (curves_chart, dev_curves_chart)
 
     methods: list[str]  # trained retrievers' names (ropg-rl, ropg-kd)
     setup: RopgSetup
@@ -272,6 +283,35 @@ class RopgResults:
 
     def comparison(self, split: str = "dev") -> pd.DataFrame:
         return comparison_table(self.feedback, self.metrics, split, self.methods)
+
+    @property
+    def splits(self) -> list[str]:
+        return list(dict.fromkeys(s for per in self.metrics.values() for s in per))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        from lampkit.analysis.tables import results_table
+
+        out = {"signal": self.signal, "curves": self.curves()}
+        if self.dev_curves:
+            out["dev_curves"] = self.dev_curve_table()
+            out["training"] = self.training_summary()
+        for split in self.splits:
+            out[f"comparison_{split}"] = self.comparison(split)
+            out[f"metrics_{split}"] = results_table({t: per[split] for t, per in self.metrics.items()},
+                                                    self.retrievers)
+        return out
+
+    def titles(self) -> dict[str, str]:
+        out = {"signal": "Training feedback (per task)", "curves": "Training logs",
+               "dev_curves": "Learning curves on the held-out training inputs",
+               "training": "Training: steps, epochs and the epoch kept (best held-out E_pi[EVAL])"}
+        for split in self.splits:
+            out[f"comparison_{split}"] = f"ROPG against the initial dense retriever ({split} split, main metric)"
+            out[f"metrics_{split}"] = f"Metrics ({split} split)"
+        return out
+
+    def notes(self) -> list[str]:
+        return [improvement_summary(self.comparison(split), self.methods, split) for split in self.splits]
 
     def changed_examples(self, split: str = "dev") -> dict[str, str]:
         """Per task, markdown of the input where a ROPG retriever's new items gain most (:func:`changed_example`)."""

@@ -60,7 +60,8 @@ def table4_significance(results: Mapping[str, Selection], alpha: float = 0.05) -
             rows.append({"task": task, "selector": m, "success": rates[m], "best_qpp": best,
                          "best_qpp_success": rates[best], "p": p,
                          "beats": bool(rates[m] > rates[best] and p < alpha)})
-    return pd.DataFrame(rows).set_index(["task", "selector"])
+    columns = ["task", "selector", "success", "best_qpp", "best_qpp_success", "p", "beats"]
+    return pd.DataFrame(rows, columns=columns).set_index(["task", "selector"])
 
 
 def table5_significance(results: Mapping[str, Mapping[str, Selection]], alpha: float = 0.05) -> pd.DataFrame:
@@ -90,7 +91,8 @@ def table5_significance(results: Mapping[str, Mapping[str, Selection]], alpha: f
                 worse = without_value < with_value if higher else without_value > with_value
                 rows.append({"task": task, "metric": metric, "selector": m, "with_ropg": with_value,
                              "without_ropg": without_value, "p": p, "lower_without": bool(worse and p < alpha)})
-    return pd.DataFrame(rows).set_index(["task", "metric", "selector"])
+    columns = ["task", "metric", "selector", "with_ropg", "without_ropg", "p", "lower_without"]
+    return pd.DataFrame(rows, columns=columns).set_index(["task", "metric", "selector"])
 
 
 def table4_with_paper(results: Mapping[str, Selection], ours_label: str = "this build",

@@ -30,6 +30,7 @@ from lampkit.retrievers.embedding_cache import EmbeddingCache, default_cache_pat
 from lampkit.config import StageConfig
 from lampkit.store.deps import depends_on
 from lampkit.store.digest import sha256_json
+from lampkit.store.report import TablesReport
 from lampkit.pipeline import Context, Settings, context, get_encoder, run_pool
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
 from lampkit.ropg.stage import RopgSetup, ropg_retrievers
@@ -42,7 +43,7 @@ from lampkit.tasks import Task, get_task
 from lampkit.analysis import methods
 from lampkit.analysis.winning import main_matrix, winners
 
-__all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts", "fit_selector", "qpp_selections", "run_selection", "run_rspg", "run_ablation"]
+__all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts", "fit_selector", "qpp_selections", "run_selection", "RspgResults", "AblationResults", "run_rspg", "run_ablation"]
 
 MODES = ("pre", "post")
 QPP_METHODS = ("wig", "nqc", "sigma_max", "sigma_x")
@@ -349,21 +350,87 @@ def run_selection(ctx: Context | Settings, task: str | Task, pool: Sequence, con
     return Selection(t.name, names, eval_split, exs[eval_split], test, matrix, choices, history, coverage, dev_history)
 
 
+class RspgResults(dict, TablesReport):
+    """Chapter 04's results: task -> :class:`Selection` (a dict), with the split, the selectors' modes
+    and the pool (``full`` or ``no-ropg``).
+
+    Its tables (:class:`~lampkit.store.report.Report`, built by :mod:`lampkit.rspg.report`):
+    ``table4`` (success rates of the modes run), ``table4_significance`` (each selector against the best
+    QPP baseline), ``coverage`` (inputs whole in the selector's window), ``end_to_end`` (metrics of the chosen outputs),
+    ``table5`` (oracle bounds of the pool) and ``selector_loss`` (the selectors' training loss).
+    """
+
+    MODULES = ("lampkit.rspg.stage", "lampkit.rspg.report")
+
+    def __init__(self, selections: Mapping[str, Selection] = (), split: str = "test",
+                 modes: Sequence[str] = MODES, pool: str = "full") -> None:
+        super().__init__(selections)
+        self.split, self.modes, self.pool = split, tuple(modes), pool
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        from lampkit.rspg.report import coverage_table, end_to_end, loss_table, table4, table4_significance, table5
+
+        keep = [c for c in TABLE4_COLUMNS if not c.startswith("rspg_") or c.removeprefix("rspg_") in self.modes]
+        return {"table4": table4(self)[[*keep, "best_single", "best_single_rate", "oracle"]],
+                "table4_significance": table4_significance(self),
+                "end_to_end": end_to_end(self), "table5": table5({self.pool: self}),
+                "selector_loss": loss_table(self), "coverage": coverage_table(self)}
+
+    def titles(self) -> dict[str, str]:
+        return {"table4": f"Success rate ({self.split} split; a choice succeeds when tied for best)",
+                "table4_significance": "Each selector against the best QPP baseline (McNemar on per-input success)",
+                "end_to_end": "End-to-end metrics", "table5": "Oracle bounds of the pool (main metric)",
+                "selector_loss": "Selectors' training loss (first and last epoch)",
+                "coverage": "Share of evaluation inputs whole inside each selector's window"}
+
+
+class AblationResults(dict, TablesReport):
+    """Chapter 05's results: pool (``full``, ``no-ropg``) -> :class:`RspgResults` (a dict).
+
+    Its tables: ``table5`` (oracle bounds, and RSPG of each pool), ``bounds`` (the bound checks) and,
+    with both pools, ``table5_significance`` (each selector with against without ROPG).
+    """
+
+    MODULES = ("lampkit.rspg.stage", "lampkit.rspg.report")
+
+    def __init__(self, pools: Mapping[str, Mapping[str, Selection]] = (), split: str = "test") -> None:
+        super().__init__(pools)
+        self.split = split
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        from lampkit.rspg.report import bound_checks, table5, table5_significance
+
+        out = {"table5": table5(self), "bounds": bound_checks(self)}
+        if {"full", "no-ropg"} <= set(self):
+            out["table5_significance"] = table5_significance(self)
+        return out
+
+    def titles(self) -> dict[str, str]:
+        return {"table5": f"Table 5 ({self.split} split, main metric)", "bounds": "Bounds",
+                "table5_significance": "Each selector with and without ROPG in its pool (both metrics)"}
+
+    def notes(self) -> list[str]:
+        from lampkit.rspg.report import ablation_summary, table5
+
+        return [ablation_summary(table5(self))]
+
+
 def run_rspg(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, eval_split: str = "test",
-             with_ropg: bool = True, modes: Sequence[str] = MODES) -> dict[str, Selection]:
+             with_ropg: bool = True, modes: Sequence[str] = MODES) -> RspgResults:
     """:func:`run_selection` on every task of the context with the RSPG pool (task -> selection).
 
     ``ropg`` is the setup of the pool's ROPG retrievers (chapter 03's), used when ``with_ropg``.
     """
     ctx = context(ctx)
-    return {t.name: run_selection(ctx, t, selection_pool(ctx, t, ropg, with_ropg), config, eval_split, modes)
-            for t in ctx.tasks}
+    return RspgResults({t.name: run_selection(ctx, t, selection_pool(ctx, t, ropg, with_ropg), config, eval_split,
+                                              modes) for t in ctx.tasks},
+                       eval_split, modes, "full" if with_ropg else "no-ropg")
 
 
 def run_ablation(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, eval_split: str = "test",
-                 with_ropg: bool = True) -> dict[str, dict[str, Selection]]:
+                 with_ropg: bool = True) -> AblationResults:
     """Pool (``full``, ``no-ropg``) -> task -> selection; without ROPG only the ``no-ropg`` pool exists."""
     ctx = context(ctx)
     pools = (True, False) if with_ropg else (False,)
-    return {("full" if with_pool else "no-ropg"): run_rspg(ctx, config, ropg, eval_split, with_pool)
-            for with_pool in pools}
+    return AblationResults({("full" if with_pool else "no-ropg"): run_rspg(ctx, config, ropg, eval_split, with_pool)
+                            for with_pool in pools}, eval_split)

@@ -11,6 +11,7 @@ import pytest
 from lampkit import chapters
 from lampkit.cli import build_parser
 from lampkit.cli import longform as cli_longform
+from lampkit.cli import stages as cli_stages
 from lampkit.config import ConfigError
 from notebooks import ROOT
 
@@ -38,7 +39,8 @@ def test_parameters_cell_is_generated_from_the_chapters_configs(chapter):
 @pytest.mark.parametrize("chapter", list(chapters.CHAPTERS))
 def test_subcommand_flags_are_the_chapters_parameters(chapter):
     ch = chapters.CHAPTERS[chapter]
-    flags = {a.dest for a in _subcommand(ch.command)._actions if a.dest != "help"} - cli_longform.NOT_PARAMETERS
+    not_parameters = cli_longform.NOT_PARAMETERS | cli_stages.NOT_PARAMETERS  # --out, --save
+    flags = {a.dest for a in _subcommand(ch.command)._actions if a.dest != "help"} - not_parameters
     assert flags == set(ch.params())
     # and both come from the same classes: every flag is an option of one of the chapter's configurations
     assert set(ch.params()) - {"preset"} == {o.param for cls in ch.configs for o in cls.options()}

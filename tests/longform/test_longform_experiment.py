@@ -130,3 +130,22 @@ def test_the_report_writes_its_sentences_from_the_numbers(tiny_run):
     assert all(f"| {name} |" in outputs for name in results.predictions)
     stats = report.statistics(experiment.documents(settings, cache))
     assert list(stats.index) == ["train", "dev", "test"] and stats.loc["test", "authors"] == len(results.examples)
+
+
+def test_the_results_report_their_tables(tiny_run, tmp_path):
+    from lampkit.store.report import read_tables
+
+    _, _, results = tiny_run
+    tables = results.tables()
+    assert set(tables) == {"rankers", "ablation", "rankers_markers", "ablation_markers", "timings"}
+    names = [c.name for c in results.rankers]
+    assert tables["rankers"].equals(results.metrics.loc[names].rename_axis("configuration"))  # the numbers, as run
+    assert tables["rankers_markers"].index.tolist() == names
+    text = results.to_text()
+    assert "rankers (x 100)" in text and "ablation (x 100)" in text and "measured build times" in text
+    assert (100 * tables["rankers"]).round(2).to_string() in text
+    results.save(tmp_path / "saved", command="lampkit longform run")
+    info = json.loads((tmp_path / "saved" / "provenance.json").read_text())
+    assert info["tables"]["timings"]["measured"] and not info["tables"]["rankers"]["measured"]
+    assert "lampkit.longform.generator" in info["fingerprint"]["modules"]
+    assert "timings" not in read_tables(tmp_path / "saved")

@@ -221,7 +221,7 @@ def test_changed_example_is_the_largest_gain_among_changed_inputs():
 
 
 # ----- command line --------------------------------------------------------------------------
-def test_cli_trains_and_prints_the_comparison(settings, data_dir, tiny_encoder_dir, monkeypatch, capsys):
+def test_cli_trains_and_prints_the_comparison(settings, data_dir, tiny_encoder_dir, monkeypatch, capsys, tmp_path):
     import lampkit.pipeline
 
     monkeypatch.setattr(lampkit.pipeline, "get_llm", lambda *args, **kwargs: FakeLLM())
@@ -230,7 +230,8 @@ def test_cli_trains_and_prints_the_comparison(settings, data_dir, tiny_encoder_d
     args = parser.parse_args(["ropg", "--task", "lamp2", "--methods", "kd", "--data-dir", str(data_dir),
                               "--encoder", str(tiny_encoder_dir), "--store", settings.store,
                               "--ropg-train-inputs", "12", "--ropg-epochs", "1", "--ropg-lr", "0.01",
-                              "--ropg-batch-size", "4", "--ropg-train-layers", "all", "--ropg-device", "cpu"])
+                              "--ropg-batch-size", "4", "--ropg-train-layers", "all", "--ropg-device", "cpu",
+                              "--save", str(tmp_path / "saved")])
     assert args.ropg_train_layers is None
     assert args.func(args) == 0
     out = capsys.readouterr().out
@@ -238,6 +239,12 @@ def test_cli_trains_and_prints_the_comparison(settings, data_dir, tiny_encoder_d
     folder = out.strip().splitlines()[-1].split(": ", 1)[1]
     record = json.loads((Path(folder) / "ropg.json").read_text())
     assert record["config"]["train_layers"] is None and record["trained_examples"] == 12
+    # --save: the printed tables as CSV, with the command and settings that made them
+    saved = json.loads((tmp_path / "saved" / "provenance.json").read_text())
+    assert set(saved["tables"]) == {"signal", "curves", "dev_curves", "training", "comparison_dev", "metrics_dev"}
+    assert saved["settings"]["RopgSetup"]["train_inputs"] == 12 and saved["settings"]["preset"] == "book"
+    assert "lampkit.ropg.method" in saved["fingerprint"]["modules"]
+    assert "ropg-kd gain" in (tmp_path / "saved" / "comparison_dev.csv").read_text()
 
 
 # ----- the ROPG setup reaches the selection pool and Table 3 -----------------------------------

@@ -289,3 +289,27 @@ def test_cli_arguments():
     args = parser.parse_args(["rspg", "--methods", "during"])
     with pytest.raises(ValueError, match="methods 'during'"):
         chapters.from_args("04_selection", args)
+
+
+def test_rspg_results_report_the_chapters_tables(settings, config, tiny_encoder, tmp_path):
+    from lampkit.rspg.report import bound_checks, end_to_end
+    from lampkit.rspg.stage import AblationResults, RspgResults
+    from lampkit.store.report import read_tables
+
+    sel = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test",
+                        modes=("post",), examples=LAMP2)
+    results = RspgResults({"lamp2": sel}, "test", ("post",), "no-ropg")
+    assert results["lamp2"] is sel  # still task -> selection
+    tables = results.tables()
+    assert list(tables) == ["table4", "table4_significance", "end_to_end", "table5", "selector_loss", "coverage"]
+    assert tables["coverage"].loc["lamp2", "rspg_post"] == sel.coverage["post"]
+    assert tables["table4_significance"].loc[("lamp2", "rspg-post"), "success"] == sel.success_rates()["rspg-post"]
+    assert "rspg_pre" not in tables["table4"] and tables["table4"].loc["lamp2", "rspg_post"] == \
+        sel.success_rates()["rspg-post"]
+    assert tables["end_to_end"].equals(end_to_end({"lamp2": sel}))
+    assert "rspg_post_no_ropg" in tables["table5"]
+    assert "Success rate (test split" in results.to_text()
+    ablation = AblationResults({"no-ropg": results}, "test")
+    assert ablation.tables()["bounds"].equals(bound_checks({"no-ropg": {"lamp2": sel}}))
+    ablation.save(tmp_path / "ablation", command="lampkit ablation")
+    assert set(read_tables(tmp_path / "ablation")) == {"table5", "bounds"}
