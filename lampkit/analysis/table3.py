@@ -17,7 +17,7 @@ import pandas as pd
 
 from lampkit.metrics.lamp import aggregate, per_example
 from lampkit.analysis.methods import BASELINES, ROPG, SELECTORS, TABLE3
-from lampkit.metrics.significance import format_with_markers, markers
+from lampkit.metrics.significance import format_with_markers, marker_tests, markers, markers_from_tests
 from lampkit.analysis.tables import PAPER_COLUMN
 from lampkit.store.report import TablesReport
 from lampkit.tasks import direction, get_task
@@ -34,22 +34,45 @@ class Table3(TablesReport):
     """Values and markers, rows (task, metric) and columns methods; ``higher`` per row.
 
     Its tables (:class:`~lampkit.store.report.Report`): ``table3`` (the values), ``markers`` (the
-    baselines each value beats significantly) and ``best`` (each row's direction and best method).
+    baselines each value beats significantly), ``best`` (each row's direction and best method) and,
+    from :func:`table3`, ``markers_holm`` (the markers with Holm-corrected p-values) and ``p_values``
+    (every test behind them, raw and corrected: :func:`~lampkit.metrics.significance.marker_tests`).
     """
 
     values: pd.DataFrame
     markers: pd.DataFrame
     higher: pd.Series
+    markers_holm: pd.DataFrame | None = None
+    p_values: pd.DataFrame | None = None
 
     MODULES = ("lampkit.analysis.table3",)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"table3": self.values, "markers": self.markers,
-                "best": pd.DataFrame({"higher_is_better": self.higher, "best": self.best()})}
+        out = {"table3": self.values, "markers": self.markers,
+               "best": pd.DataFrame({"higher_is_better": self.higher, "best": self.best()})}
+        if self.markers_holm is not None:
+            out["markers_holm"] = self.markers_holm
+        if self.p_values is not None:
+            out["p_values"] = self.p_values
+        return out
+
+    NOT_IN_TEXT = frozenset({"p_values"})  # one row per test: saved, not printed
 
     def titles(self) -> dict[str, str]:
         return {"table3": "Table 3 (values)", "markers": "Significance markers (baselines beaten)",
-                "best": "Best method per row"}
+                "best": "Best method per row",
+                "markers_holm": "Significance markers, Holm-corrected (per cell: the method against every baseline)",
+                "p_values": "The tests behind the markers (raw and Holm-corrected p-values)"}
+
+    def lost_to_holm(self) -> pd.DataFrame:
+        """The cells whose markers Holm's correction changes: raw and corrected markers side by side."""
+        if self.markers_holm is None:
+            return pd.DataFrame(columns=["method", "raw", "holm"])
+        rows = [{"task": r[0], "metric": r[1], "method": m, "raw": self.markers.loc[r, m],
+                 "holm": self.markers_holm.loc[r, m]}
+                for r in self.markers.index for m in self.markers.columns
+                if self.markers.loc[r, m] != self.markers_holm.loc[r, m]]
+        return pd.DataFrame(rows, columns=["task", "metric", "method", "raw", "holm"])
 
     def best(self) -> pd.Series:
         """The best method of every row (the first of a tie, in column order)."""
@@ -74,22 +97,29 @@ def table3(predictions: Mapping[str, Mapping[str, Sequence[str]]], golds: Mappin
 
     Methods missing for a task are left empty; every baseline must be present.
     """
-    value_rows, marker_rows, higher, index = [], [], [], []
+    value_rows, marker_rows, holm_rows, higher, index, tests = [], [], [], [], [], []
     for task, by_method in predictions.items():
         t = get_task(task)
         present = [m for m in methods if m in by_method]
         scores = {m: per_example(t, by_method[m], golds[task]) for m in present}
         aggregates = {m: aggregate(t, by_method[m], golds[task]) for m in present}
         marks = markers(scores, aggregates, t, baselines, alpha)
+        found = marker_tests(scores, aggregates, t, baselines)
+        holm_marks = markers_from_tests(found, alpha, adjusted=True)
+        tests += [{"task": task, **row} for row in found]
         for metric in t.metrics:
             index.append((task, metric))
             higher.append(t.metric_higher_is_better(metric))
             value_rows.append({m: aggregates[m][metric] if m in aggregates else np.nan for m in methods})
             marker_rows.append({m: marks.get((m, metric), "") for m in methods})
+            holm_rows.append({m: holm_marks.get((m, metric), "") for m in methods})
     idx = pd.MultiIndex.from_tuples(index, names=["task", "metric"])
+    columns = ["task", "metric", "method", "baseline", "position", "better", "p", "p_holm"]
     return Table3(pd.DataFrame(value_rows, index=idx, columns=list(methods)),
                   pd.DataFrame(marker_rows, index=idx, columns=list(methods)),
-                  pd.Series(higher, index=idx, name="higher_is_better"))
+                  pd.Series(higher, index=idx, name="higher_is_better"),
+                  pd.DataFrame(holm_rows, index=idx, columns=list(methods)),
+                  pd.DataFrame(tests, columns=columns).set_index(["task", "metric", "method", "baseline"]))
 
 
 def relative_improvement(values: pd.DataFrame, higher: pd.Series, method: str, base: str = "none") -> pd.Series:
@@ -157,12 +187,15 @@ def _beats_singles(values: pd.DataFrame, higher: pd.Series, row, selector: str, 
 
 
 def collect_predictions(baseline_feedback: Mapping[str, pd.DataFrame], selections: Mapping[str, object],
-                        examples: Mapping[str, Sequence]) -> tuple[dict[str, dict[str, list[str]]], dict[str, list[str]]]:
+                        examples: Mapping[str, Sequence], rrf_feedback: Mapping[str, pd.DataFrame] | None = None,
+                        ) -> tuple[dict[str, dict[str, list[str]]], dict[str, list[str]]]:
     """Every method's outputs per task, in the order of ``examples[task]``, and the golds.
 
     ``baseline_feedback``: pool feedback of the baselines (``experiment.run_baselines``) on the
     evaluation split; ``selections``: ``rspg_run.Selection`` per task on the same split (its pool
-    gives the ROPG retrievers' outputs, its choices RSPG-Pre's and RSPG-Post's).
+    gives the ROPG retrievers' outputs, its choices RSPG-Pre's and RSPG-Post's); ``rrf_feedback``
+    (optional, per task): feedback of an ``rrf`` retriever that replaces the baselines' RRF (the
+    paper's Table 3 fuses every retriever: :func:`lampkit.rspg.stage.rrf_over_pool`).
     """
     predictions: dict[str, dict[str, list[str]]] = {}
     golds: dict[str, list[str]] = {}
@@ -171,6 +204,9 @@ def collect_predictions(baseline_feedback: Mapping[str, pd.DataFrame], selection
         golds[task] = [ex.output or "" for ex in exs]
         wide = baseline_feedback[task].pivot(index="example_id", columns="retriever", values="output").reindex(ids)
         by_method = {m: list(wide[m]) for m in METHODS if m in wide.columns}
+        if rrf_feedback is not None and task in rrf_feedback:
+            fused = rrf_feedback[task].pivot(index="example_id", columns="retriever", values="output")
+            by_method["rrf"] = list(fused["rrf"].reindex(ids))
         sel = selections.get(task)
         if sel is not None:
             sel_wide = sel.feedback.pivot(index="example_id", columns="retriever", values="output")

@@ -16,7 +16,8 @@ from lampkit.feedback import eval_matrix
 from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN
 from lampkit.tasks import Task, get_task
 
-__all__ = ["main_matrix", "winners", "winning_rates", "retrieval_matters", "failed_conditions"]
+__all__ = ["main_matrix", "winners", "winning_rates", "differing_share", "rate_ranges", "retrieval_matters",
+           "failed_conditions"]
 
 def main_matrix(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str]) -> np.ndarray:
     """Inputs x retrievers matrix of the task's main per-example metric from pool feedback."""
@@ -39,6 +40,29 @@ def winning_rates(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str])
     wins = w.sum(axis=0)
     return pd.DataFrame({"retriever": list(retrievers), "wins": wins, "win_share": wins / len(m),
                          "relative_rate": wins / wins.sum()})
+
+
+def differing_share(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str]) -> float:
+    """The share of inputs on which the retrievers' main metrics are not all equal (where a winner
+    is more than a tie of everyone)."""
+    m = main_matrix(df, task, retrievers)
+    return float((m.max(axis=1) != m.min(axis=1)).mean()) if len(m) else float("nan")
+
+
+def rate_ranges(rates: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per retriever, the lowest and highest relative winning rate over the tasks of ``rates``
+    (:func:`winning_rates` frames with a ``task`` column, concatenated) and, from ``paper`` (columns
+    retriever, low, high: the ranges the paper quotes), the paper's range and whether this build's
+    range lies inside it; retrievers the paper gives no range for are left empty there."""
+    out = rates.groupby("retriever", sort=False)["relative_rate"].agg(low="min", high="max")
+    if paper is not None:
+        ranges = paper.set_index("retriever")
+        out["paper_low"] = ranges["low"].reindex(out.index)
+        out["paper_high"] = ranges["high"].reindex(out.index)
+        known = out["paper_low"].notna()
+        inside = (out["low"] >= out["paper_low"]) & (out["high"] <= out["paper_high"])
+        out["inside_paper_range"] = inside.where(known, other=pd.NA).astype("boolean")
+    return out
 
 
 def retrieval_matters(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str],

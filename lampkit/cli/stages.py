@@ -52,18 +52,12 @@ def _ablation(run: chapters.ChapterRun):
 
 
 def _table3(run: chapters.ChapterRun):
-    from lampkit.analysis.table3 import collect_predictions, table3
-    from lampkit.pipeline import run_baselines
-    from lampkit.rspg.stage import run_rspg
+    from lampkit.rspg.stage import run_table3
 
     split = run.run.eval_split
-    ctx = run.context()
-    baselines = run_baselines(ctx, splits=(split,))
-    selections = run_rspg(ctx, run.rspg, run.ropg, split, with_ropg=True)
-    predictions, golds = collect_predictions({t: per[split] for t, per in baselines.feedback.items()}, selections,
-                                             {t: per[split] for t, per in baselines.examples.items()})
-    print(f"Table 3 ({split} split; markers: significance against the baselines at alpha {run.run.alpha:g}):")
-    return table3(predictions, golds, alpha=run.run.alpha)
+    print(f"Table 3 ({split} split; RRF fuses BM25, recency, dense, ROPG-RL and ROPG-KD; markers: significance "
+          f"against the baselines at alpha {run.run.alpha:g}):")
+    return run_table3(run.context(), run.rspg, run.ropg, split, alpha=run.run.alpha)
 
 
 COMMANDS: dict[str, tuple[str, Any, str]] = {  # command -> (chapter, function, help)

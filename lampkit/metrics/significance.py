@@ -26,6 +26,8 @@ __all__ = [
     "p_value",
     "beats",
     "markers",
+    "marker_tests",
+    "markers_from_tests",
     "format_with_markers",
     "holm",
 ]
@@ -155,6 +157,50 @@ def markers(per_method: Mapping[str, Mapping[str, np.ndarray]], aggregates: Mapp
                                 aggregates[base][metric], metric, higher, alpha)]
             out[(method, metric)] = ",".join(beaten)
     return out
+
+
+def marker_tests(per_method: Mapping[str, Mapping[str, np.ndarray]], aggregates: Mapping[str, Mapping[str, float]],
+                 task: str | Task, baselines: Sequence[str]) -> list[dict]:
+    """Every test behind Table 3's markers, with Holm's correction beside the raw p-value.
+
+    One record per method, metric and baseline other than the method itself: ``position`` (the
+    baseline's 1-based marker), ``better`` (the method's aggregate is strictly better in the
+    metric's direction), ``p`` (:func:`p_value`) and ``p_holm``: :func:`holm` over one family, the
+    tests of one method against every baseline on one metric and task (the family a Table 3 cell's
+    markers come from). :func:`markers` marks ``better and p < alpha``; :func:`markers_from_tests`
+    with ``adjusted=True`` marks ``better and p_holm < alpha``.
+    """
+    t = get_task(task)
+    missing = [b for b in baselines if b not in per_method]
+    if missing:
+        raise KeyError(f"baselines missing from the methods: {', '.join(missing)}")
+    rows: list[dict] = []
+    for method, scores in per_method.items():
+        for metric in t.metrics:
+            higher = t.metric_higher_is_better(metric)
+            family = []
+            for i, base in enumerate(baselines):
+                if base == method:
+                    continue
+                a, b = aggregates[method][metric], aggregates[base][metric]
+                family.append({"method": method, "metric": metric, "baseline": base, "position": i + 1,
+                               "better": bool(a > b if higher else a < b),
+                               "p": float(p_value(scores, per_method[base], metric))})
+            for row, adjusted in zip(family, holm([r["p"] for r in family])):
+                row["p_holm"] = float(adjusted)
+            rows += family
+    return rows
+
+
+def markers_from_tests(tests: Sequence[Mapping], alpha: float = 0.05, adjusted: bool = False) -> dict[tuple[str, str], str]:
+    """Table 3's markers from :func:`marker_tests` records: raw p-values, or Holm's (``adjusted``)."""
+    column = "p_holm" if adjusted else "p"
+    beaten: dict[tuple[str, str], list[int]] = {}
+    for row in tests:
+        marks = beaten.setdefault((row["method"], row["metric"]), [])
+        if row["better"] and row[column] < alpha:
+            marks.append(int(row["position"]))
+    return {key: ",".join(str(i) for i in sorted(v)) for key, v in beaten.items()}
 
 
 def format_with_markers(value: float, marker: str, bold: bool, digits: int = 3) -> str:

@@ -32,7 +32,7 @@ from lampkit.store.deps import depends_on
 from lampkit.store.digest import sha256_json
 from lampkit.store.report import TablesReport
 from lampkit.pipeline import Context, Settings, context, get_encoder, run_pool
-from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
+from lampkit.retrievers import BM25, RRF, Dense, NoPersonalization, Recency
 from lampkit.ropg.stage import RopgSetup, ropg_retrievers
 from lampkit.feedback import eval_matrix
 from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN, aggregate
@@ -41,9 +41,9 @@ from lampkit.rspg.selector import (OracleBounds, Selector, oracle_bounds, input_
                         train_selector)
 from lampkit.tasks import Task, get_task
 from lampkit.analysis import methods
-from lampkit.analysis.winning import main_matrix, winners
+from lampkit.analysis.winning import differing_share, main_matrix, winners, winning_rates
 
-__all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts", "fit_selector", "qpp_selections", "run_selection", "RspgResults", "AblationResults", "run_rspg", "run_ablation"]
+__all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts", "fit_selector", "qpp_selections", "run_selection", "RspgResults", "AblationResults", "run_rspg", "run_ablation", "rrf_over_pool", "run_table3"]
 
 MODES = ("pre", "post")
 QPP_METHODS = ("wig", "nqc", "sigma_max", "sigma_x")
@@ -356,7 +356,8 @@ class RspgResults(dict, TablesReport):
 
     Its tables (:class:`~lampkit.store.report.Report`, built by :mod:`lampkit.rspg.report`):
     ``table4`` (success rates of the modes run), ``table4_significance`` (each selector against the best
-    QPP baseline), ``coverage`` (inputs whole in the selector's window), ``end_to_end`` (metrics of the chosen outputs),
+    QPP baseline), ``coverage`` (inputs whole in the selector's window), ``winning_rates`` and
+    ``differing`` (Figure 3 over the pool, :meth:`winning_rates`), ``end_to_end`` (metrics of the chosen outputs),
     ``table5`` (oracle bounds of the pool) and ``selector_loss`` (the selectors' training loss).
     """
 
@@ -367,6 +368,20 @@ class RspgResults(dict, TablesReport):
         super().__init__(selections)
         self.split, self.modes, self.pool = split, tuple(modes), pool
 
+    def winning_rates(self) -> pd.DataFrame:
+        """Figure 3 over this pool (the paper's: none, recency, BM25, dense, ROPG-RL, ROPG-KD when
+        ``pool`` is ``full``), from the pool's feedback on the evaluation split: per task and
+        retriever, wins, win share and relative winning rate (:func:`~lampkit.analysis.winning.winning_rates`)."""
+        frames = [winning_rates(sel.feedback, task, sel.pool).assign(task=task) for task, sel in self.items()]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["retriever", "wins", "win_share", "relative_rate", "task"])
+
+    def differing(self) -> pd.DataFrame:
+        """Per task, the share of inputs on which the pool's retrievers do not all score the same
+        (:func:`~lampkit.analysis.winning.differing_share`)."""
+        return pd.DataFrame({"differing_share": {task: differing_share(sel.feedback, task, sel.pool)
+                                                 for task, sel in self.items()}}).rename_axis("task")
+
     def tables(self) -> dict[str, pd.DataFrame]:
         from lampkit.rspg.report import coverage_table, end_to_end, loss_table, table4, table4_significance, table5
 
@@ -374,14 +389,17 @@ class RspgResults(dict, TablesReport):
         return {"table4": table4(self)[[*keep, "best_single", "best_single_rate", "oracle"]],
                 "table4_significance": table4_significance(self),
                 "end_to_end": end_to_end(self), "table5": table5({self.pool: self}),
-                "selector_loss": loss_table(self), "coverage": coverage_table(self)}
+                "selector_loss": loss_table(self), "coverage": coverage_table(self),
+                "winning_rates": self.winning_rates(), "differing": self.differing()}
 
     def titles(self) -> dict[str, str]:
         return {"table4": f"Success rate ({self.split} split; a choice succeeds when tied for best)",
                 "table4_significance": "Each selector against the best QPP baseline (McNemar on per-input success)",
                 "end_to_end": "End-to-end metrics", "table5": "Oracle bounds of the pool (main metric)",
                 "selector_loss": "Selectors' training loss (first and last epoch)",
-                "coverage": "Share of evaluation inputs whole inside each selector's window"}
+                "coverage": "Share of evaluation inputs whole inside each selector's window",
+                "winning_rates": f"Winning rates over the {self.pool} pool (Figure 3)",
+                "differing": "Share of inputs on which the pool's retrievers differ"}
 
 
 class AblationResults(dict, TablesReport):
@@ -434,3 +452,35 @@ def run_ablation(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, e
     pools = (True, False) if with_ropg else (False,)
     return AblationResults({("full" if with_pool else "no-ropg"): run_rspg(ctx, config, ropg, eval_split, with_pool)
                             for with_pool in pools}, eval_split)
+
+
+# ----- Table 3 ------------------------------------------------------------------------------
+def rrf_over_pool(ctx: Context | Settings, task: str | Task, ropg: RopgSetup, split: str,
+                  examples: Sequence[Example] | None = None) -> pd.DataFrame:
+    """Pool feedback of RRF over every retriever of the selection pool but no personalization
+    (BM25, recency, dense, ROPG-RL, ROPG-KD), as the paper's Table 3 fuses all its retrievers.
+
+    Chapter 02's RRF fuses the three retrievers that exist before ROPG trains (BM25, recency,
+    dense); this one, named ``rrf`` too, has its own cache key (its members' configurations).
+    """
+    ctx = context(ctx)
+    members = [r for r in selection_pool(ctx, task, ropg, with_ropg=True) if r.name != "none"]
+    return run_pool(ctx, task, split, [RRF(members)], examples)
+
+
+def run_table3(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, split: str = "test",
+               alpha: float = 0.05):
+    """Table 3 (:class:`~lampkit.analysis.table3.Table3`) on every task of the context: the baselines
+    (:func:`~lampkit.pipeline.run_baselines`, their RRF replaced by :func:`rrf_over_pool`), ROPG and
+    RSPG (:func:`run_rspg` on the full pool), markers at ``alpha``."""
+    from lampkit.analysis.table3 import collect_predictions, table3
+    from lampkit.pipeline import run_baselines
+
+    ctx = context(ctx)
+    baselines = run_baselines(ctx, splits=(split,))
+    selections = run_rspg(ctx, config, ropg, split, with_ropg=True)
+    examples = {t: per[split] for t, per in baselines.examples.items()}
+    fused = {t.name: rrf_over_pool(ctx, t, ropg, split, examples[t.name]) for t in ctx.tasks}
+    predictions, golds = collect_predictions({t: per[split] for t, per in baselines.feedback.items()}, selections,
+                                             examples, rrf_feedback=fused)
+    return table3(predictions, golds, alpha=alpha)

@@ -98,3 +98,20 @@ def test_collect_predictions_aligns_every_method_by_input():
     assert p["none"] == ["n-b", "n-a"] and p["rrf"] == ["f-b", "f-a"]
     assert p["ropg-rl"] == ["l-b", "l-a"] and p["ropg-kd"] == ["k-b", "k-a"]
     assert p["rspg-pre"] == ["n-b", "k-a"] and p["rspg-post"] == ["l-b", "l-a"]
+
+
+def test_holm_corrected_markers_and_the_tests_behind_them():
+    preds, golds = _lamp1_predictions()
+    t = table3({"lamp1": preds}, {"lamp1": golds})
+    row = ("lamp1", "accuracy")
+    tests = t.p_values.loc[("lamp1", "accuracy", "rspg-post")]
+    assert list(tests.index) == list(BASELINES) and tests["better"].all()
+    # Holm within the cell's family of five: the smallest p times 5, and never below the raw p
+    assert tests["p_holm"].min() == pytest.approx(min(1.0, 5 * tests["p"].min()))
+    assert (tests["p_holm"] >= tests["p"]).all()
+    assert t.markers_holm.loc[row, "rspg-post"] == "1,2,3,4,5"  # 30 and 15 discordant pairs survive
+    assert set(t.tables()) == {"table3", "markers", "best", "markers_holm", "p_values"}
+    lost = t.lost_to_holm()
+    assert list(lost.columns) == ["task", "metric", "method", "raw", "holm"]
+    for _, r in lost.iterrows():
+        assert set(filter(None, r["holm"].split(","))) < set(filter(None, r["raw"].split(",")))

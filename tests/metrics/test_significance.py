@@ -213,3 +213,28 @@ def test_format_with_markers():
     assert sig.format_with_markers(0.4, "3", bold=False, digits=2) == "0.40<sup>3</sup>"
     html = pd.DataFrame({"ROUGE-1": [sig.format_with_markers(0.5, "1", True)]}).to_html(escape=False)
     assert "<td><b>0.500</b><sup>1</sup></td>" in html
+
+
+def test_marker_tests_give_the_markers_and_holm_only_removes_marks():
+    base = np.random.default_rng(7).uniform(0.2, 0.6, 200)
+    per_method = {m: rouge_scores(shift, seed, base=base) for m, shift, seed in (
+        ("none", 0.0, 1), ("bm25", 0.001, 2), ("recency", 0.002, 3), ("dense", 0.0, 4), ("rrf", 0.003, 5),
+        ("ropg", 0.005, 6), ("far", 0.3, 7))}
+    aggregates = {m: means(s) for m, s in per_method.items()}
+    tests = sig.marker_tests(per_method, aggregates, "lamp4", BASELINES)
+    # one test per method, metric and baseline other than itself
+    assert len(tests) == 2 * (len(per_method) * len(BASELINES) - len(BASELINES))
+    assert sig.markers_from_tests(tests) == sig.markers(per_method, aggregates, "lamp4", BASELINES)
+    for row in tests:  # Holm's step-down value, written out
+        family = sorted(r["p"] for r in tests if (r["method"], r["metric"]) == (row["method"], row["metric"]))
+        steps = [(len(family) - i) * p for i, p in enumerate(family) if p <= row["p"]]
+        assert row["p_holm"] == pytest.approx(min(1.0, max(steps)))
+    raw, holm = sig.markers_from_tests(tests), sig.markers_from_tests(tests, adjusted=True)
+    for key in raw:
+        assert set(filter(None, holm[key].split(","))) <= set(filter(None, raw[key].split(",")))
+    assert raw[("far", "rouge1")] == holm[("far", "rouge1")] == "1,2,3,4,5"  # p ~ 0 survives correction
+    lost = [r for r in tests if r["better"] and r["p"] < 0.05 <= r["p_holm"]]
+    assert lost  # these data hold marginal wins that the correction removes
+    for r in lost:
+        assert str(r["position"]) in raw[(r["method"], r["metric"])].split(",")
+        assert str(r["position"]) not in holm[(r["method"], r["metric"])].split(",")

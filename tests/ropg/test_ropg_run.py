@@ -276,3 +276,33 @@ def test_a_ropg_setting_changes_chapter_04s_pool_and_table3s_ropg_columns(ctx, s
         predictions, golds = collect_predictions(baseline_feedback, {"lamp2": sel}, examples)
         outputs = sel.feedback.pivot(index="example_id", columns="retriever", values="output")
         assert predictions["lamp2"]["ropg-kd"] == list(outputs["ropg-kd"].reindex([str(e.id) for e in sel.examples]))
+
+
+def test_table3s_rrf_fuses_the_whole_pool_but_no_personalization(ctx, setup, tiny_encoder_dir):
+    from lampkit.analysis.table3 import collect_predictions
+    from lampkit.pipeline import baseline_pool
+    from lampkit.retrievers import RRF
+    from lampkit.rspg.stage import RspgConfig, rrf_over_pool, run_selection, selection_pool
+    from lampkit.tasks import get_task
+
+    fused = rrf_over_pool(ctx, "lamp2", setup, "test")
+    pool = selection_pool(ctx, "lamp2", setup)
+    examples = ctx.examples("lamp2", "test")
+    ids = [str(e.id) for e in examples]
+    # the same items as fusing the pool's retrievers but "none" by hand, for every input
+    members = [r for r in pool if r.name != "none"]
+    assert [r.name for r in members] == ["recency", "bm25", "dense", "ropg-rl", "ropg-kd"]
+    items = fused.set_index("example_id").loc[ids, "items"]
+    expected = [[str(ex.profile[i]["id"]) for i in r.order[:ctx.settings.k]]
+                for ex, r in zip(examples, RRF(members).rank_many(get_task("lamp2"), examples))]
+    assert [list(x) for x in items] == expected
+    # chapter 02's RRF (three members) is another retriever with another cache key
+    three = baseline_pool(ctx.encoder)[-1]
+    assert three.name == "rrf" and three.config != RRF(members).config
+    # collect_predictions takes the fused outputs for Table 3's rrf column
+    sel = run_selection(ctx, "lamp2", pool, RspgConfig(encoder=str(tiny_encoder_dir), max_length=32, epochs=1),
+                        "test", modes=("pre",))
+    baseline_feedback = {"lamp2": sel.feedback[sel.feedback["retriever"].isin(["none", "bm25", "recency", "dense"])]}
+    predictions, _ = collect_predictions(baseline_feedback, {"lamp2": sel}, {"lamp2": examples},
+                                         rrf_feedback={"lamp2": fused})
+    assert predictions["lamp2"]["rrf"] == list(fused.set_index("example_id").loc[ids, "output"])

@@ -301,7 +301,14 @@ def test_rspg_results_report_the_chapters_tables(settings, config, tiny_encoder,
     results = RspgResults({"lamp2": sel}, "test", ("post",), "no-ropg")
     assert results["lamp2"] is sel  # still task -> selection
     tables = results.tables()
-    assert list(tables) == ["table4", "table4_significance", "end_to_end", "table5", "selector_loss", "coverage"]
+    assert list(tables) == ["table4", "table4_significance", "end_to_end", "table5", "selector_loss", "coverage",
+                            "winning_rates", "differing"]
+    # Figure 3 over the pool: one row per retriever of the pool, relative rates summing to one
+    rates = tables["winning_rates"]
+    assert rates["retriever"].tolist() == sel.pool and rates["relative_rate"].sum() == pytest.approx(1.0)
+    best = sel.matrix == sel.matrix.max(axis=1, keepdims=True)  # lamp2: accuracy, higher is better
+    assert rates["wins"].tolist() == best.sum(axis=0).tolist()
+    assert tables["differing"].loc["lamp2", "differing_share"] == (sel.matrix.max(1) != sel.matrix.min(1)).mean()
     assert tables["coverage"].loc["lamp2", "rspg_post"] == sel.coverage["post"]
     assert tables["table4_significance"].loc[("lamp2", "rspg-post"), "success"] == sel.success_rates()["rspg-post"]
     assert "rspg_pre" not in tables["table4"] and tables["table4"].loc["lamp2", "rspg_post"] == \
