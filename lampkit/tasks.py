@@ -26,6 +26,7 @@ __all__ = [
     "WhitespaceCounter",
     "HFTokenCounter",
     "PromptBudgetError",
+    "PROMPT_TOKENS",
     "get_task",
     "all_tasks",
     "resolve_tasks",
@@ -36,6 +37,9 @@ LAMP2_TAGS: tuple[str, ...] = (
     "classic", "psychology", "fantasy", "romance", "thought-provoking", "social commentary",
     "violence", "true story",
 )
+
+#: the prompt's budget in tokens: the input and the profile entries are fitted to it (Task.build_prompt)
+PROMPT_TOKENS = 512
 
 _INPUT_TEMPLATES = {
     1: 'For an author who has written the paper with the title "{title}", which reference is related? '
@@ -234,7 +238,7 @@ class Task:
         inp: str,
         items: Sequence[Mapping[str, object]],
         counter: TokenCounter | None = None,
-        max_length: int = 512,
+        max_length: int = PROMPT_TOKENS,
     ) -> str:
         """The aggregated prompt for ``inp`` with ``items``, fitted to ``max_length`` tokens.
 

@@ -17,7 +17,16 @@ from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN
 from lampkit.tasks import Task, get_task
 
 __all__ = ["main_matrix", "winners", "winning_rates", "differing_share", "rate_ranges", "retrieval_matters",
-           "failed_conditions"]
+           "failed_conditions", "MIN_MARGIN", "MIN_DIFFERING_SHARE", "MAX_RELATIVE_RATE"]
+
+# the retrieval-matters conditions (chapter 02 states them from these)
+#: the best single retriever beats no personalization by at least this much (in the metric's direction)
+MIN_MARGIN = 0.02
+#: at least this share of the inputs do not get the same score from every retriever of the pool
+MIN_DIFFERING_SHARE = 0.2
+#: no retriever's relative winning rate is above this
+MAX_RELATIVE_RATE = 0.4
+
 
 def main_matrix(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str]) -> np.ndarray:
     """Inputs x retrievers matrix of the task's main per-example metric from pool feedback."""
@@ -66,14 +75,15 @@ def rate_ranges(rates: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.Da
 
 
 def retrieval_matters(df: pd.DataFrame, task: str | Task, retrievers: Sequence[str],
-                      none: str = "none", min_margin: float = 0.02) -> dict[str, object]:
+                      none: str = "none", min_margin: float = MIN_MARGIN) -> dict[str, object]:
     """The retrieval-matters checks for one task on pool feedback.
 
     Returns the main metric of no personalization, of the best single retriever and of the
     per-input oracle over the pool; the share of inputs where the pool's retrievers do not all
     score the same; the largest relative winning rate; and whether every condition holds:
     best single beats no personalization by ``min_margin`` (in the metric's direction), the
-    oracle beats the best single, at least a fifth of inputs differ, no rate above 40%.
+    oracle beats the best single, at least ``MIN_DIFFERING_SHARE`` of inputs differ, no rate above
+    ``MAX_RELATIVE_RATE``.
     """
     t = get_task(task)
     m = main_matrix(df, t, retrievers)
@@ -94,7 +104,7 @@ def retrieval_matters(df: pd.DataFrame, task: str | Task, retrievers: Sequence[s
     return result
 
 
-def failed_conditions(row: Mapping[str, object], min_margin: float = 0.02) -> list[str]:
+def failed_conditions(row: Mapping[str, object], min_margin: float = MIN_MARGIN) -> list[str]:
     """The retrieval-matters conditions a :func:`retrieval_matters` result (or a row of their frame) misses,
     in words; none missed: the conditions hold."""
     failed = []
@@ -103,10 +113,10 @@ def failed_conditions(row: Mapping[str, object], min_margin: float = 0.02) -> li
                       f"less than {min_margin}")
     if float(row["oracle"]) == float(row["best_single"]):  # the oracle is never worse than a retriever
         failed.append("the oracle does not beat the best single retriever")
-    if float(row["differing_share"]) < 0.2:
+    if float(row["differing_share"]) < MIN_DIFFERING_SHARE:
         failed.append(f"the retrievers differ on {100 * float(row['differing_share']):.1f}% of inputs only, "
-                      "less than a fifth")
-    if float(row["max_relative_rate"]) > 0.4:
+                      f"less than {MIN_DIFFERING_SHARE:.0%}")
+    if float(row["max_relative_rate"]) > MAX_RELATIVE_RATE:
         failed.append(f"one retriever's relative winning rate is {100 * float(row['max_relative_rate']):.1f}%, "
-                      "above 40%")
+                      f"above {MAX_RELATIVE_RATE:.0%}")
     return failed
