@@ -42,6 +42,8 @@ _FACADE: dict[str, tuple[str, str]] = {
     "RspgConfig": ("lampkit.rspg.stage", "RspgConfig"),
     "run_rspg": ("lampkit.rspg.stage", "run_rspg"),
     "run_ablation": ("lampkit.rspg.stage", "run_ablation"),
+    "run_table3": ("lampkit.rspg.stage", "run_table3"),
+    "run_claims": ("lampkit.rspg.claims", "run_claims"),
     "table4": ("lampkit.rspg.report", "table4"),
     "table5": ("lampkit.rspg.report", "table5"),
     # metrics and Table 3 (chapter 6)

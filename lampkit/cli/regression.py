@@ -1,7 +1,7 @@
 """``lampkit regression --write`` / ``--check``: the stages' tables at the tiny scale, kept and compared.
 
 The tier runs each stage command of :data:`STAGES` (the baselines, ROPG, RSPG, the ablation,
-Table 3 on LaMP-2, the baselines also on LaMP-3, and long-form
+Table 3 and the claims on LaMP-2, the baselines also on LaMP-3, and long-form
 writing) as a fresh ``python -m lampkit`` process at
 ``LAMPKIT_SCALE=tiny`` with the embedded models, in an empty artifact cache (nothing is loaded
 from an earlier run), and saves its tables (``--save``, :mod:`lampkit.store.report`).
@@ -58,6 +58,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "rspg": ("rspg", "--task", TASKS, "--eval-split", "dev"),
     "ablation": ("ablation", "--task", TASKS, "--eval-split", "dev"),
     "table3": ("table3", "--task", TASKS, "--eval-split", "dev"),
+    "claims": ("claims", "--task", TASKS, "--eval-split", "dev"),
     "longform": ("longform", "run", "--scale", "tiny"),
 }
 EXPECTED = Path(__file__).resolve().parents[2] / "tests" / "regression" / "expected"

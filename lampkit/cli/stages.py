@@ -1,4 +1,5 @@
-"""The stage subcommands (``baselines``, ``ropg``, ``rspg``, ``ablation``, ``table3``): one per chapter.
+"""The stage subcommands (``baselines``, ``ropg``, ``rspg``, ``ablation``, ``table3``, ``claims``): one per chapter
+(``claims`` shares chapter 06's parameters).
 
 Each subcommand's flags come from the chapter's configurations (:mod:`lampkit.chapters`), so
 ``lampkit ropg --ropg-epochs 5`` and ``papermill book/03_ropg.ipynb out.ipynb -p ropg_epochs 5`` run
@@ -60,6 +61,23 @@ def _table3(run: chapters.ChapterRun):
     return run_table3(run.context(), run.rspg, run.ropg, split, alpha=run.run.alpha)
 
 
+def _claims(run: chapters.ChapterRun):
+    from lampkit.rspg.claims import run_claims
+
+    return run_claims(run.context(), run.rspg, run.ropg, run.run.eval_split, alpha=run.run.alpha)
+
+
+def _claims_after(results, args: argparse.Namespace) -> None:
+    if args.json is not None:
+        print(f"claims written to {results.to_json(args.json)}")
+
+
+def _json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
+                        help="also write the claims as a JSON list of records (task, claim, statement, holds, "
+                             "significant, paper_holds, numbers, p_values)")
+
+
 COMMANDS: dict[str, tuple[str, Any, str]] = {  # command -> (chapter, function, help)
     "baselines": ("02_retrieval", _baselines, "the baseline pool on every task: metrics and the retrieval-matters "
                                               "checks (chapter 02)"),
@@ -69,11 +87,15 @@ COMMANDS: dict[str, tuple[str, Any, str]] = {  # command -> (chapter, function, 
                                     "(chapter 04)"),
     "ablation": ("05_oracle", _ablation, "Table 5: oracle bounds of the pool with and without ROPG (chapter 05)"),
     "table3": ("06_results", _table3, "Table 3: every method on every task with significance markers (chapter 06)"),
+    "claims": ("06_results", _claims, "what reproduces: each of the paper's claims per task, with this build's "
+                                      "numbers, p-values and verdict beside the paper's (chapter 06)"),
 }
 
 
-AFTER = {"ropg": _ropg_after}  # what a command prints after its tables (not a table: checkpoint folders)
-NOT_PARAMETERS = frozenset({"save"})  # flags of the stage subcommands that are no chapter parameter
+# what a command does after printing its tables (ropg: the checkpoint folders; claims: --json)
+AFTER = {"ropg": lambda results, args: _ropg_after(results), "claims": _claims_after}
+EXTRA_ARGUMENTS = {"claims": _json_argument}  # flags beyond the chapter's parameters and --save
+NOT_PARAMETERS = frozenset({"save", "json"})  # flags of the stage subcommands that are no chapter parameter
 
 
 def add_save_argument(parser: argparse.ArgumentParser) -> None:
@@ -103,6 +125,8 @@ def add_cli(sub: Any) -> None:
         p = sub.add_parser(command, help=help_text, description=help_text)
         chapters.add_arguments(p, chapter)
         add_save_argument(p)
+        if command in EXTRA_ARGUMENTS:
+            EXTRA_ARGUMENTS[command](p)
         p.set_defaults(func=_runner(command))
 
 
@@ -115,7 +139,7 @@ def _runner(command: str):
         report(results, args, {"preset": chapter_run.preset,
                                **{cls.__name__: config for cls, config in chapter_run.configs.items()}})
         if command in AFTER:
-            AFTER[command](results)
+            AFTER[command](results, args)
         return 0
 
     run.__name__ = f"cmd_{command}"

@@ -469,16 +469,17 @@ def rrf_over_pool(ctx: Context | Settings, task: str | Task, ropg: RopgSetup, sp
 
 
 def run_table3(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, split: str = "test",
-               alpha: float = 0.05):
+               alpha: float = 0.05, selections: Mapping[str, Selection] | None = None):
     """Table 3 (:class:`~lampkit.analysis.table3.Table3`) on every task of the context: the baselines
     (:func:`~lampkit.pipeline.run_baselines`, their RRF replaced by :func:`rrf_over_pool`), ROPG and
-    RSPG (:func:`run_rspg` on the full pool), markers at ``alpha``."""
+    RSPG (:func:`run_rspg` on the full pool, or the given ``selections`` of it), markers at ``alpha``."""
     from lampkit.analysis.table3 import collect_predictions, table3
     from lampkit.pipeline import run_baselines
 
     ctx = context(ctx)
     baselines = run_baselines(ctx, splits=(split,))
-    selections = run_rspg(ctx, config, ropg, split, with_ropg=True)
+    if selections is None:
+        selections = run_rspg(ctx, config, ropg, split, with_ropg=True)
     examples = {t: per[split] for t, per in baselines.examples.items()}
     fused = {t.name: rrf_over_pool(ctx, t, ropg, split, examples[t.name]) for t in ctx.tasks}
     predictions, golds = collect_predictions({t: per[split] for t, per in baselines.feedback.items()}, selections,

@@ -306,3 +306,26 @@ def test_table3s_rrf_fuses_the_whole_pool_but_no_personalization(ctx, setup, tin
     predictions, _ = collect_predictions(baseline_feedback, {"lamp2": sel}, {"lamp2": examples},
                                          rrf_feedback={"lamp2": fused})
     assert predictions["lamp2"]["rrf"] == list(fused.set_index("example_id").loc[ids, "output"])
+
+
+def test_claims_command_prints_the_verdicts_and_writes_json(settings, data_dir, tiny_encoder_dir, monkeypatch,
+                                                             capsys, tmp_path):
+    import lampkit.pipeline
+    from lampkit.rspg.claims import CLAIMS
+
+    monkeypatch.setattr(lampkit.pipeline, "get_llm", lambda *args, **kwargs: FakeLLM())
+    parser = argparse.ArgumentParser()
+    stages_cli.add_cli(parser.add_subparsers())
+    args = parser.parse_args(["claims", "--task", "lamp2", "--data-dir", str(data_dir), "--eval-split", "dev",
+                              "--encoder", str(tiny_encoder_dir), "--store", settings.store,
+                              "--ropg-train-inputs", "12", "--ropg-epochs", "1", "--ropg-batch-size", "4",
+                              "--ropg-device", "cpu", "--rspg-encoder", str(tiny_encoder_dir),
+                              "--rspg-max-length", "32", "--rspg-epochs", "1",
+                              "--json", str(tmp_path / "claims.json")])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "What reproduces (dev split" in out and "Claims that hold, per task" in out
+    records = json.loads((tmp_path / "claims.json").read_text())
+    assert [(r["task"], r["claim"]) for r in records] == [("lamp2", c) for c in CLAIMS]
+    assert all(isinstance(r["holds"], bool) for r in records)
+    assert records[1]["paper_holds"] is False  # the paper's Table 3: neither ROPG beats Contriever on LaMP-2 accuracy
