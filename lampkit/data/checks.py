@@ -83,6 +83,19 @@ def _rating_fields(task: Task) -> tuple[str, ...]:
     return tuple(f for f in task.profile_fields if f not in task.index_fields)
 
 
+def _has_id(record: dict, parsed: str | None, rec: str, problems: Problems, allowed: str,
+            show_value: bool = False) -> bool:
+    """Whether ``record`` has a usable ``id`` (``parsed``: its checked value); if not, the problem is added."""
+    if "id" not in record:
+        problems.add("missing field", rec, "id")
+        return False
+    if parsed is None:
+        value = record["id"]
+        problems.add(f"must be {allowed}, not {_type_name(value)}" + (f" {value!r}" if show_value else ""), rec, "id")
+        return False
+    return True
+
+
 def _check_profile_item(item: Any, task: Task, rec: str, problems: Problems) -> dict[str, Any] | None:
     if not isinstance(item, dict):
         problems.add(f"a profile item must be an object, not {_type_name(item)}", rec)
@@ -90,13 +103,7 @@ def _check_profile_item(item: Any, task: Task, rec: str, problems: Problems) -> 
     pid = _check_id(item.get("id")) if isinstance(item.get("id"), str) else None
     if pid is not None:
         rec = f"{rec} (id {pid})"
-    ok = True
-    if "id" not in item:
-        problems.add("missing field", rec, "id")
-        ok = False
-    elif pid is None:
-        problems.add(f"must be a non-empty string, not {_type_name(item['id'])} {item['id']!r}", rec, "id")
-        ok = False
+    ok = _has_id(item, pid, rec, problems, "a non-empty string", show_value=True)
     if "date" not in item:
         problems.add("missing field", rec, "date")
         ok = False
@@ -135,13 +142,7 @@ def _check_question(raw: Any, index: int, task: Task, problems: Problems) -> tup
         return None, None
     qid = _check_id(raw.get("id"))
     rec = qid if qid is not None else f"#{index}"
-    ok = True
-    if "id" not in raw:
-        problems.add("missing field", rec, "id")
-        ok = False
-    elif qid is None:
-        problems.add(f"must be a non-empty string or an int, not {_type_name(raw['id'])}", rec, "id")
-        ok = False
+    ok = _has_id(raw, qid, rec, problems, "a non-empty string or an int")
 
     inp = raw.get("input")
     if "input" not in raw:
