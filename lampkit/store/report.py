@@ -164,7 +164,7 @@ def save_tables(folder: str | Path, tables: Mapping[str, pd.DataFrame], info: Ma
     """Write each table as ``folder/<name>.csv`` and ``info`` with a table listing as ``provenance.json``.
 
     Floats are written with Python's shortest round-trip repr, so reading a CSV back gives the
-    same numbers bit for bit. Multi-level column labels are joined with `` | ``.
+    same numbers bit for bit. Multi-level column labels are joined with ``" | "``.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
