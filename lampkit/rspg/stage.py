@@ -129,6 +129,11 @@ class RspgConfig(StageConfig):
     NONE_WORD = {"encoder_layers": "all", "trainable_layers": "all", "encoder": "embedded", "micro_batch_size": "batch", "patience": "none"}
     CHOICES = {"schedule": ("constant", "linear"), "head": HEADS}
 
+    def __post_init__(self) -> None:
+        if self.head == "interaction" and self.trainable_layers != 0:
+            raise ValueError(f"the interaction head reads a frozen encoder's embeddings: it needs trainable_layers 0, "
+                             f"got {self.trainable_layers} (or choose the linear head)")
+
     @classmethod
     def paper(cls, **changes) -> "RspgConfig":
         """The ``paper`` preset (with ``changes``)."""

@@ -309,6 +309,8 @@ def test_cli_arguments():
         parser.parse_args(["rspg", "--rspg-encoder-layers", "some"])
     with pytest.raises(SystemExit):
         parser.parse_args(["rspg", "--rspg-head", "mlp"])
+    with pytest.raises(ValueError, match="trainable_layers"):  # the interaction head needs a frozen encoder
+        chapters.from_args("04_selection", parser.parse_args(["rspg", "--rspg-trainable-layers", "1"]))
     args = parser.parse_args(["rspg", "--methods", "during"])
     with pytest.raises(ValueError, match="methods 'during'"):
         chapters.from_args("04_selection", args)
