@@ -171,7 +171,9 @@ def selection_summary(results: Mapping[str, Selection]) -> str:
 
 def coverage_table(results: Mapping[str, Selection]) -> pd.DataFrame:
     """Per task (rows) and selector (columns): the share of evaluation texts whose whole input lies
-    inside the selector's window (:func:`lampkit.rspg.selector.input_coverage`)."""
+    inside the selector's window (:attr:`lampkit.rspg.stage.Selection.coverage`: for the linear head
+    :func:`lampkit.rspg.selector.input_coverage`, for the interaction head, which embeds the input
+    alone, :func:`lampkit.rspg.selector.input_fits`)."""
     return pd.DataFrame({task: {f"rspg_{mode}": value for mode, value in sel.coverage.items()}
                          for task, sel in results.items()}).T
 
@@ -209,7 +211,12 @@ def config_summary(config: RspgConfig, results: Mapping[str, object] | None = No
     encoder = config.encoder or "the embedded MiniLM (all-MiniLM-L6-v2)"
     if config.encoder_layers is not None:
         encoder += f" cut to its bottom {config.encoder_layers} transformer layer(s)"
-    if config.trainable_layers == 0:
+    if config.head == "interaction":
+        trained = ("frozen; it embeds the input, each retrieved entry and (RSPG-Post) the LLM's output apart, "
+                   "mean-pooled, each distinct text once, and an interaction head trains on those embeddings: "
+                   "the input attends over the retriever's entries and a two-layer MLP scores the input, the "
+                   "pooled entries, their product and their difference")
+    elif config.trainable_layers == 0:
         trained = "frozen; the linear layer alone trains on its mean-pooled embeddings, computed once per text"
     elif config.trainable_layers is None:
         trained = "fully fine-tuned with the linear layer"

@@ -1,15 +1,24 @@
 """Retriever selection (RSPG): learn which retriever of the pool to trust for each input.
 
 For each input every retriever of the pool builds its prompt; RSPG-Pre reads the prompt,
-RSPG-Post the prompt followed by the LLM's output for it (Salemi et al. section 5.2), each rebuilt
-for the selector's window by :func:`selector_text` so that the whole input stays inside it. A
-:class:`Selector` encodes each of those texts, mean-pools the last hidden states over the
-attention mask (the pooling of :mod:`lampkit.retrievers.encoders`) and maps the result to one score with a
-linear layer; the scores of one input form logits over the pool. Training minimises
-KL(target || softmax(logits)) with the target the softmax over the pool of EVAL; inference picks
-the argmax. A *frozen* selector (``trainable_layers=0``) trains the linear layer alone on the
-encoder's embeddings, computed once per distinct text (and kept in an
-:class:`~lampkit.retrievers.embedding_cache.EmbeddingCache` when one is given).
+RSPG-Post the prompt followed by the LLM's output for it (Salemi et al. section 5.2). A
+:class:`Selector` scores each (input, retriever) pair; the scores of one input form logits over
+the pool. Training minimises KL(target || softmax(logits)) with the target the softmax over the
+pool of EVAL; inference picks the argmax. Two heads score a pair:
+
+- ``linear`` (the paper's shape): the encoder reads the whole text of :func:`selector_text`,
+  rebuilt for the selector's window so that the whole input stays inside it; its last hidden
+  states, mean-pooled over the attention mask (the pooling of
+  :mod:`lampkit.retrievers.encoders`), go through one linear layer. A *frozen* selector
+  (``trainable_layers=0``) trains the linear layer alone on the encoder's embeddings, computed
+  once per distinct text (and kept in an
+  :class:`~lampkit.retrievers.embedding_cache.EmbeddingCache` when one is given).
+- ``interaction`` (frozen encoders only): the parts of the pair are embedded apart, each once
+  (:class:`SelectorParts`: the input, each retrieved entry's text, for RSPG-Post the output; an
+  entry recurs across retrievers and inputs and is embedded once), and
+  :class:`InteractionHead` learns how they relate: the input attends over the retriever's
+  entries, and a two-layer MLP scores the input, the pooled entries, their product and their
+  difference (with the output, for Post).
 
 Also here: the oracle bounds of Table 5 and the success rate of Table 4, both read from an
 inputs x retrievers matrix of the main metric (:func:`lampkit.analysis.winning.main_matrix`).
@@ -36,7 +45,8 @@ from lampkit.ropg.method import lr_multiplier
 from lampkit.tasks import HFTokenCounter, PromptBudgetError, Task
 
 __all__ = ["OracleBounds", "oracle_bounds", "oracle_choices", "success_rate", "target_distribution", "kl_loss",
-           "OUTPUT_SHARE", "selector_text", "input_coverage", "keep_bottom_layers", "Selector", "train_selector", "predict"]
+           "OUTPUT_SHARE", "selector_text", "input_coverage", "input_fits", "keep_bottom_layers", "HEADS", "HEAD_HIDDEN",
+           "SelectorParts", "entry_texts", "InteractionHead", "Selector", "train_selector", "predict"]
 
 _HEAD_FILE = "head.safetensors"
 _CONFIG_FILE = "selector.json"
@@ -174,6 +184,125 @@ def input_coverage(texts: Sequence[str], inputs: Sequence[str], tokenizer, max_l
     return inside / len(texts)
 
 
+def input_fits(inputs: Sequence[str], tokenizer, max_length: int) -> float:
+    """Share of ``inputs`` that fit whole in ``max_length`` tokens of ``tokenizer`` (its special tokens counted).
+
+    The coverage of the interaction head, which embeds each input alone, truncated to ``max_length``.
+    """
+    if not inputs:
+        raise ValueError("no inputs")
+    return sum(len(tokenizer(inp)["input_ids"]) <= max_length for inp in inputs) / len(inputs)
+
+
+HEADS = ("linear", "interaction")
+HEAD_HIDDEN = 128  # the interaction head's projection and hidden width
+
+
+class SelectorParts(NamedTuple):
+    """One input as the interaction head reads it: the ``input``, per retriever of the pool the texts
+    of its retrieved ``entries`` (:func:`entry_texts`; none for no personalization), and for
+    RSPG-Post per retriever the LLM's ``outputs`` (None for RSPG-Pre)."""
+
+    input: str
+    entries: tuple[tuple[str, ...], ...]
+    outputs: tuple[str, ...] | None = None
+
+    def key(self) -> list:
+        """The content, as JSON-ready lists (the artifact cache's key)."""
+        return [self.input, [list(e) for e in self.entries], None if self.outputs is None else list(self.outputs)]
+
+
+def entry_texts(task: Task, items: Sequence[Mapping[str, object]]) -> tuple[str, ...]:
+    """Each item's entry as the prompt writes it (:meth:`lampkit.tasks.Task.entry`), uncut."""
+    return tuple(task.entry(item) for item in items)
+
+
+class InteractionHead(torch.nn.Module):
+    """Scores (input, retriever) pairs from frozen embeddings of their parts.
+
+    With ``u`` the input's embedding, ``e_1..e_k`` the retriever's entries' and ``o`` the output's
+    (``with_output``): the input queries the entries (``q = W_q u``, keys ``W_k e_j``), the
+    softmax over the present entries (``mask``) weighs their values into ``v = sum_j a_j W_v e_j``
+    (the zero vector when there are none), and a two-layer MLP (GELU) scores
+    ``[u', v, u' * v, |u' - v|]`` with ``u' = W_v u``, followed for Post by
+    ``[o', o' * u', o' * v]`` with ``o' = W_v o``.
+    """
+
+    def __init__(self, dim: int, with_output: bool = False, hidden: int = HEAD_HIDDEN) -> None:
+        super().__init__()
+        self.with_output = with_output
+        self.query = torch.nn.Linear(dim, hidden)
+        self.key = torch.nn.Linear(dim, hidden)
+        self.value = torch.nn.Linear(dim, hidden)
+        self.mlp = torch.nn.Sequential(torch.nn.Linear((7 if with_output else 4) * hidden, hidden), torch.nn.GELU(),
+                                       torch.nn.Linear(hidden, 1))
+
+    def forward(self, inputs: torch.Tensor, entries: torch.Tensor, mask: torch.Tensor,
+                outputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores [batch, pool] from ``inputs`` [batch, dim], ``entries`` [batch, pool, k, dim], ``mask``
+        [batch, pool, k] (True: an entry) and, with outputs, ``outputs`` [batch, pool, dim]."""
+        if (outputs is None) == self.with_output:
+            raise ValueError("outputs must be given exactly when the head reads the output (RSPG-Post)")
+        q = self.query(inputs)  # [b, h]
+        keys, values = self.key(entries), self.value(entries)  # [b, p, k, h]
+        att = torch.einsum("bpkh,bh->bpk", keys, q) / math.sqrt(q.shape[-1])
+        att = att.masked_fill(~mask, torch.finfo(att.dtype).min)
+        weights = torch.softmax(att, dim=-1) * mask  # no entry: all weights 0
+        v = torch.einsum("bpk,bpkh->bph", weights, values)
+        u = self.value(inputs).unsqueeze(1).expand_as(v)
+        features = [u, v, u * v, (u - v).abs()]
+        if outputs is not None:
+            o = self.value(outputs)
+            features += [o, o * u, o * v]
+        return self.mlp(torch.cat(features, dim=-1)).squeeze(-1)
+
+
+class _PartsIndex(NamedTuple):
+    """The distinct texts of some :class:`SelectorParts` and, per input, where its parts lie among them."""
+
+    texts: list[str]
+    inputs: torch.Tensor  # [n]
+    entries: torch.Tensor  # [n, pool, k]
+    mask: torch.Tensor  # [n, pool, k]
+    outputs: torch.Tensor | None  # [n, pool]
+
+
+def _parts_pool_size(parts: Sequence[SelectorParts]) -> int:
+    """The pool size of ``parts`` (every input one entry list per retriever, outputs on all or none)."""
+    if len(parts) == 0:
+        raise ValueError("no inputs")
+    if not isinstance(parts[0], SelectorParts):
+        raise ValueError(f"the interaction head reads SelectorParts, got {type(parts[0]).__name__}")
+    pool, post = len(parts[0].entries), parts[0].outputs is not None
+    for i, p in enumerate(parts):
+        if not isinstance(p, SelectorParts) or len(p.entries) != pool or pool == 0:
+            raise ValueError(f"input {i}: expected SelectorParts with {pool} retrievers, got {p!r:.80}")
+        if (p.outputs is not None) != post or (post and len(p.outputs) != pool):
+            raise ValueError(f"input {i}: expected {'one output per retriever' if post else 'no outputs'}")
+    return pool
+
+
+def _index_parts(parts: Sequence[SelectorParts]) -> _PartsIndex:
+    pool = _parts_pool_size(parts)
+    where: dict[str, int] = {}
+
+    def at(text: str) -> int:
+        return where.setdefault(text, len(where))
+
+    k = max(1, max(len(e) for p in parts for e in p.entries))
+    entries = torch.zeros((len(parts), pool, k), dtype=torch.long)
+    mask = torch.zeros((len(parts), pool, k), dtype=torch.bool)
+    inputs = torch.tensor([at(p.input) for p in parts], dtype=torch.long)
+    for i, p in enumerate(parts):
+        for j, texts in enumerate(p.entries):
+            for m, text in enumerate(texts):
+                entries[i, j, m], mask[i, j, m] = at(text), True
+    outputs = None
+    if parts[0].outputs is not None:
+        outputs = torch.tensor([[at(o) for o in p.outputs] for p in parts], dtype=torch.long)
+    return _PartsIndex(list(where), inputs, entries, mask, outputs)
+
+
 def _transformer_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
     """The stack of transformer layers: the first ModuleList as long as ``config.num_hidden_layers``."""
     return model.get_submodule(_layers_name(model))
@@ -199,20 +328,28 @@ def keep_bottom_layers(model: torch.nn.Module, n: int) -> None:
 
 
 class Selector(torch.nn.Module):
-    """An encoder and a linear layer on its mean-pooled output: one score per (input, retriever) text.
+    """An encoder and a head on its mean-pooled output: one score per (input, retriever) pair.
 
-    ``forward`` takes texts grouped per input (every group as long as the pool) and returns
-    logits [batch, pool]. Texts are truncated to ``max_length`` tokens, which must fit the
-    encoder's positions. ``history`` holds the mean training loss of each epoch, ``dev_history``
-    the dev loss when training held out a dev set (``best_epoch``: the epoch kept). A ``frozen``
-    selector never changes its encoder: it embeds texts in eval mode (as
+    The ``linear`` head scores the embedding of one whole text per pair; ``forward`` takes texts
+    grouped per input (every group as long as the pool). The ``interaction`` head (an
+    :class:`InteractionHead`; frozen selectors only) scores the embeddings of the pair's parts;
+    ``forward`` takes one :class:`SelectorParts` per input (``with_output``: RSPG-Post's, with
+    outputs). Either way it returns logits [batch, pool]. Texts are truncated to ``max_length``
+    tokens, which must fit the encoder's positions. ``history`` holds the mean training loss of
+    each epoch, ``dev_history`` the dev loss when training held out a dev set (``best_epoch``: the
+    epoch kept). A ``frozen`` selector never changes its encoder: it embeds texts in eval mode (as
     :meth:`lampkit.retrievers.encoders.Encoder.encode`) and saves only its head and the encoder's name and
     identity (``encoder_source``, ``encoder_layers``, ``encoder_id``).
     """
 
     def __init__(self, encoder: torch.nn.Module, tokenizer, max_length: int = 512, encoder_source: str | None = None,
-                 encoder_id: str = "", frozen: bool = False, encoder_layers: int | None = None) -> None:
+                 encoder_id: str = "", frozen: bool = False, encoder_layers: int | None = None,
+                 head: str = "linear", with_output: bool = False) -> None:
         super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"unknown selector head {head!r}; expected one of {HEADS}")
+        if head == "interaction" and not frozen:
+            raise ValueError("the interaction head reads a frozen encoder's embeddings: train it with trainable_layers=0")
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -220,7 +357,10 @@ class Selector(torch.nn.Module):
         self.encoder_id = encoder_id
         self.encoder_layers = encoder_layers
         self.frozen = frozen
-        self.head = torch.nn.Linear(int(encoder.config.hidden_size), 1)
+        self.head_kind = head
+        self.with_output = with_output if head == "interaction" else False
+        dim = int(encoder.config.hidden_size)
+        self.head = torch.nn.Linear(dim, 1) if head == "linear" else InteractionHead(dim, self.with_output)
         self.history: list[float] = []
         self.dev_history: list[float] = []
         self.best_epoch: int | None = None
@@ -229,9 +369,10 @@ class Selector(torch.nn.Module):
 
     @classmethod
     def from_encoder(cls, name_or_path: str | None = None, max_length: int = 512, device: str | None = None,
-                     frozen: bool = False, encoder_layers: int | None = None) -> "Selector":
+                     frozen: bool = False, encoder_layers: int | None = None, head: str = "linear",
+                     with_output: bool = False) -> "Selector":
         """A new selector on the encoder ``name_or_path`` (see :func:`lampkit.retrievers.encoders.load_encoder`),
-        cut to its bottom ``encoder_layers`` transformer layers unless None.
+        cut to its bottom ``encoder_layers`` transformer layers unless None, with a ``head`` of :data:`HEADS`.
 
         The head starts from torch's default initialisation: seed torch first for a repeatable one.
         """
@@ -241,11 +382,11 @@ class Selector(torch.nn.Module):
             keep_bottom_layers(enc.model, encoder_layers)
             model_id = f"{model_id}+layers:{encoder_layers}"
         return cls(enc.model, enc.tokenizer, max_length, name_or_path, model_id, frozen,
-                   encoder_layers).to(enc.device)
+                   encoder_layers, head, with_output).to(enc.device)
 
     @property
     def device(self) -> torch.device:
-        return self.head.weight.device
+        return next(self.head.parameters()).device
 
     def embed(self, texts: Sequence[str], cache: EmbeddingCache | None = None,
               show_progress: bool = False) -> torch.Tensor:
@@ -261,10 +402,40 @@ class Selector(torch.nn.Module):
         return mean_pool(self.encoder(**batch).last_hidden_state, batch["attention_mask"])
 
     def score_texts(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> torch.Tensor:
-        """One score per text, shape [len(texts)]."""
+        """One score per text, shape [len(texts)] (the linear head)."""
+        if self.head_kind != "linear":
+            raise ValueError("score_texts is the linear head's; the interaction head scores SelectorParts")
         return self.head(self.embed(texts, cache)).squeeze(-1)
 
-    def forward(self, texts: Sequence[Sequence[str]]) -> torch.Tensor:
+    def _check_parts(self, parts: Sequence[SelectorParts]) -> int:
+        pool = _parts_pool_size(parts)
+        if (parts[0].outputs is not None) != self.with_output:
+            raise ValueError(f"this selector reads {'outputs (RSPG-Post)' if self.with_output else 'no outputs (RSPG-Pre)'}")
+        return pool
+
+    def _embed_parts(self, parts: Sequence[SelectorParts], cache: EmbeddingCache | None = None,
+                     show_progress: bool = False) -> tuple[torch.Tensor, _PartsIndex]:
+        """The embeddings of the distinct texts of ``parts`` (each once, through ``cache``) and their index."""
+        self._check_parts(parts)
+        index = _index_parts(parts)
+        return self.embed(index.texts, cache, show_progress), index
+
+    def _parts_logits(self, features: torch.Tensor, index: _PartsIndex, rows) -> torch.Tensor:
+        """The interaction head's logits [len(rows), pool] for the inputs ``rows`` of ``index``."""
+        rows = torch.as_tensor(rows, dtype=torch.long)
+        outputs = None if index.outputs is None else features[index.outputs[rows].to(features.device)]
+        return self.head(features[index.inputs[rows].to(features.device)],
+                         features[index.entries[rows].to(features.device)],
+                         index.mask[rows].to(features.device), outputs)
+
+    def score_parts(self, parts: Sequence[SelectorParts], cache: EmbeddingCache | None = None) -> torch.Tensor:
+        """The interaction head's logits [len(parts), pool]."""
+        features, index = self._embed_parts(parts, cache)
+        return self._parts_logits(features, index, range(len(parts)))
+
+    def forward(self, texts: Sequence[Sequence[str]] | Sequence[SelectorParts]) -> torch.Tensor:
+        if self.head_kind == "interaction":
+            return self.score_parts(texts)
         pool = _pool_size(texts)
         return self.score_texts([t for group in texts for t in group]).view(len(texts), pool)
 
@@ -280,6 +451,7 @@ class Selector(torch.nn.Module):
         atomic_write_bytes(folder / _HEAD_FILE, save(head))
         atomic_write_json(folder / _CONFIG_FILE, {
             "max_length": self.max_length, "pooling": "mean", "frozen": self.frozen,
+            "head": self.head_kind, "with_output": self.with_output,
             "encoder": self.encoder_source if self.frozen else None,
             "encoder_layers": self.encoder_layers if self.frozen else None,
             "encoder_id": self.encoder_id if self.frozen else None, "history": self.history,
@@ -288,7 +460,7 @@ class Selector(torch.nn.Module):
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | None = None) -> "Selector":
-        """A selector written by :meth:`save_pretrained`, in eval mode.
+        """A selector written by :meth:`save_pretrained`, in eval mode, with the head it was saved with.
 
         A frozen selector loads its encoder by name and refuses one whose identity changed.
         """
@@ -299,7 +471,8 @@ class Selector(torch.nn.Module):
         frozen = bool(config.get("frozen", False))
         source = config["encoder"] if frozen else str(folder / _ENCODER_DIR)
         selector = cls.from_encoder(source, max_length=int(config["max_length"]), device=device, frozen=frozen,
-                                    encoder_layers=config.get("encoder_layers"))
+                                    encoder_layers=config.get("encoder_layers"), head=config.get("head", "linear"),
+                                    with_output=bool(config.get("with_output", False)))
         if frozen and selector.encoder_id != config["encoder_id"]:
             raise ValueError(f"{folder / _CONFIG_FILE}: field 'encoder_id': the selector was trained on "
                              f"{config['encoder_id']}, but {source!r} is now {selector.encoder_id}")
@@ -321,7 +494,7 @@ def _pool_size(texts: Sequence[Sequence[str]]) -> int:
     return pool
 
 
-def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
+def train_selector(train_texts: Sequence[Sequence[str]] | Sequence[SelectorParts], train_eval: np.ndarray,
                    encoder_name_or_path: str | None = None, epochs: int = 20, lr: float = 1e-5,
                    batch_size: int = 8, max_length: int = 512, seed: int = 0,
                    trainable_layers: int | None = None, encoder_layers: int | None = None,
@@ -329,11 +502,14 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
                    show_progress: bool = False, micro_batch_size: int | None = None,
                    warmup_ratio: float = 0.0, schedule: str = "constant",
                    max_grad_norm: float | None = None, dev_share: float = 0.0,
-                   patience: int | None = None) -> Selector:
+                   patience: int | None = None, head: str = "linear") -> Selector:
     """Train a :class:`Selector` to match softmax(EVAL) over the pool (KL loss, Adam; Salemi et al. section 5).
 
     ``train_texts`` holds per input one text per retriever (of :func:`selector_text`: the prompt for
     RSPG-Pre, the prompt and the output for RSPG-Post) and ``train_eval`` [inputs, pool] their EVAL.
+    With ``head="interaction"`` ``train_texts`` holds instead one :class:`SelectorParts` per input
+    (with outputs for RSPG-Post), the encoder is frozen (``trainable_layers`` must be 0), every
+    distinct part is embedded once and the :class:`InteractionHead` trains on those embeddings.
     ``trainable_layers`` = N trains only the top N transformer layers and the head (the rest
     frozen); None trains everything; 0 gives a frozen selector: every distinct text is embedded
     once in eval mode (read from and stored in ``cache`` when given) and the head alone trains
@@ -351,7 +527,13 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
     the epoch with the lowest dev loss (``best_epoch``, 1-based) are the ones returned.
     Returns the selector in eval mode.
     """
-    pool = _pool_size(train_texts)
+    if head not in HEADS:
+        raise ValueError(f"unknown selector head {head!r}; expected one of {HEADS}")
+    interaction = head == "interaction"
+    if interaction and trainable_layers != 0:
+        raise ValueError("the interaction head trains on a frozen encoder: trainable_layers must be 0, "
+                         f"got {trainable_layers}")
+    pool = _parts_pool_size(train_texts) if interaction else _pool_size(train_texts)
     evals = np.asarray(train_eval, dtype=np.float64)
     if evals.shape != (len(train_texts), pool):
         raise ValueError(f"train_eval has shape {evals.shape}; expected ({len(train_texts)}, {pool})")
@@ -373,7 +555,8 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
         dev_idx, train_idx = sorted(drawn[:n_dev]), sorted(drawn[n_dev:])
     torch.manual_seed(seed)
     selector = Selector.from_encoder(encoder_name_or_path, max_length=max_length, device=device or default_device(),
-                                     frozen=trainable_layers == 0, encoder_layers=encoder_layers)
+                                     frozen=trainable_layers == 0, encoder_layers=encoder_layers, head=head,
+                                     with_output=interaction and train_texts[0].outputs is not None)
     if trainable_layers:
         layers = _transformer_layers(selector.encoder)
         if not 0 <= trainable_layers <= len(layers):
@@ -381,7 +564,12 @@ def train_selector(train_texts: Sequence[Sequence[str]], train_eval: np.ndarray,
         selector.encoder.requires_grad_(False)
         for layer in layers[len(layers) - trainable_layers:]:
             layer.requires_grad_(True)
-    if selector.frozen:
+    if interaction:
+        parts_features, parts_index = selector._embed_parts(train_texts, cache, show_progress)
+
+        def logits(idx: list[int]) -> torch.Tensor:
+            return selector._parts_logits(parts_features, parts_index, idx)
+    elif selector.frozen:
         distinct = list(dict.fromkeys(t for group in train_texts for t in group))
         where = {t: i for i, t in enumerate(distinct)}
         features = selector.embed(distinct, cache, show_progress)
@@ -456,18 +644,25 @@ def _threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def predict(selector: Selector, texts: Sequence[Sequence[str]], batch_size: int = 16,
+def predict(selector: Selector, texts: Sequence[Sequence[str]] | Sequence[SelectorParts], batch_size: int = 16,
             cache: EmbeddingCache | None = None, show_progress: bool = False) -> np.ndarray:
     """Per input, the pool index with the highest selector score (ties: the first).
 
-    A frozen selector embeds every distinct text once (through ``cache`` when given).
+    A frozen selector embeds every distinct text once (through ``cache`` when given); the
+    interaction head reads one :class:`SelectorParts` per input.
     """
-    pool = _pool_size(texts)
+    interaction = selector.head_kind == "interaction"
+    pool = selector._check_parts(texts) if interaction else _pool_size(texts)
     was_training = selector.training
     selector.eval()
     try:
         with torch.inference_mode():
-            if selector.frozen:
+            if interaction:
+                features, index = selector._embed_parts(texts, cache, show_progress)
+                logits = np.concatenate([
+                    selector._parts_logits(features, index, range(start, min(start + 256, len(texts)))).float().cpu().numpy()
+                    for start in range(0, len(texts), 256)])
+            elif selector.frozen:
                 flat = [t for group in texts for t in group]
                 distinct = list(dict.fromkeys(flat))
                 scores = selector.head(selector.embed(distinct, cache, show_progress)).squeeze(-1).float().cpu().numpy()

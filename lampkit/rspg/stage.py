@@ -37,13 +37,15 @@ from lampkit.ropg.stage import RopgSetup, ropg_retrievers
 from lampkit.feedback import eval_matrix
 from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN, aggregate
 from lampkit.rspg.qpp import qpp_choices
-from lampkit.rspg.selector import (OracleBounds, Selector, oracle_bounds, input_coverage, oracle_choices, predict, selector_text, success_rate,
-                        train_selector)
+from lampkit.rspg.selector import (HEADS, OracleBounds, Selector, SelectorParts, entry_texts, input_coverage, input_fits,
+                                   oracle_bounds, oracle_choices, predict, selector_text, success_rate, train_selector)
 from lampkit.tasks import Task, get_task
 from lampkit.analysis import methods
 from lampkit.analysis.winning import differing_share, main_matrix, winners, winning_rates
 
-__all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection", "selector_texts", "fit_selector", "qpp_selections", "run_selection", "RspgResults", "AblationResults", "run_rspg", "run_ablation", "rrf_over_pool", "run_table3"]
+__all__ = ["POOL", "selection_pool", "MODES", "QPP_METHODS", "SELECTORS", "TABLE4_COLUMNS", "RspgConfig", "Selection",
+           "selector_texts", "selector_parts", "selector_data", "fit_selector", "qpp_selections", "run_selection",
+           "RspgResults", "AblationResults", "run_rspg", "run_ablation", "rrf_over_pool", "run_table3"]
 
 MODES = ("pre", "post")
 QPP_METHODS = ("wig", "nqc", "sigma_max", "sigma_x")
@@ -62,13 +64,20 @@ class RspgConfig(StageConfig):
 
     The ``book`` preset (the dataclass defaults) fits a CPU budget: a frozen encoder
     (``trainable_layers=0``), the embedded MiniLM cut to its bottom ``encoder_layers`` transformer
-    layer(s), whose mean-pooled embedding of each text's ``max_length`` = 256 tokens is computed
-    once and kept in the embedding cache, under a linear layer trained with Adam at ``lr`` for
-    at most ``epochs``, stopping once the loss on a held-out ``dev_share`` of the training inputs
-    has not improved for ``patience`` epochs (the epoch with the lowest dev loss is kept). Each text is :func:`lampkit.rspg.selector.selector_text`: the whole input, the
-    entries sharing the rest of the window (and the output for RSPG-Post); 256 tokens hold the
-    whole input of every mini-LaMP input and the four entries' prompts nearly whole
-    (``benchmarks/check_selector_window.py`` measures it). The ``paper`` preset is the paper's selector (section 5): Longformer-base over 1,024
+    layer(s), and an ``interaction`` ``head`` (:class:`lampkit.rspg.selector.InteractionHead`)
+    that learns how the input relates to each retriever's entries: the input, every retrieved
+    entry (and for RSPG-Post the LLM's output) are embedded apart, each distinct text once,
+    mean-pooled over its first ``max_length`` = 256 tokens and kept in the embedding cache (the
+    encoder never changes); what learns is the input's attention over the entries and a
+    two-layer MLP on the input, the pooled entries, their product and difference (and the
+    output). It trains with Adam at ``lr`` for at most ``epochs``, stopping once the loss on a
+    held-out ``dev_share`` of the training inputs has not improved for ``patience`` epochs (the
+    epoch with the lowest dev loss is kept). The ``linear`` head is the paper's shape: one linear
+    layer on the embedding of the whole text :func:`lampkit.rspg.selector.selector_text` (the whole
+    input, the entries sharing the rest of the window, and the output for RSPG-Post; 256 tokens
+    hold the whole input of every mini-LaMP input and the four entries' prompts nearly whole,
+    ``benchmarks/check_selector_window.py`` measures it); frozen, only that layer learns. The
+    ``paper`` preset is the paper's selector (section 5): the linear head on Longformer-base over 1,024
     tokens, fully fine-tuned with Adam at 1e-5 for 20 epochs (no dev set: the paper states none), in effective batches of 64 inputs
     (micro-batches of 8), the learning rate warmed up over 5% of the steps then decayed linearly,
     gradients clipped to norm 1. ``qpp_k`` is the depth of WIG and NQC,
@@ -79,6 +88,7 @@ class RspgConfig(StageConfig):
     encoder_layers: int | None = 1
     max_length: int = 256
     trainable_layers: int | None = 0
+    head: str = "interaction"
     epochs: int = 100
     dev_share: float = 0.1
     patience: int | None = 5
@@ -96,7 +106,7 @@ class RspgConfig(StageConfig):
     PRESET_VALUES = {
         "book": {},
         "paper": {"encoder": "allenai/longformer-base-4096", "encoder_layers": None, "max_length": 1024,
-                  "trainable_layers": None, "lr": 1e-5, "epochs": 20, "dev_share": 0.0, "patience": None, "batch_size": 64, "micro_batch_size": 8,
+                  "trainable_layers": None, "head": "linear", "lr": 1e-5, "epochs": 20, "dev_share": 0.0, "patience": None, "batch_size": 64, "micro_batch_size": 8,
                   "warmup_ratio": 0.05, "schedule": "linear", "max_grad_norm": 1.0},
     }
     HELP = {
@@ -104,6 +114,8 @@ class RspgConfig(StageConfig):
         "encoder_layers": "bottom transformer layers of the selector's encoder kept (all: every layer)",
         "max_length": "selector input tokens",
         "trainable_layers": "top encoder layers the selector trains (0: a frozen encoder; all: every layer)",
+        "head": "the selector's head: linear (on the whole text's embedding) or interaction (the input "
+                "attending over the entries' embeddings; a frozen encoder only)",
         "epochs": "selector training epochs (at most, with patience)",
         "dev_share": "share of the training inputs held out as the selector's dev set (0: none)",
         "patience": "epochs without a lower dev loss before training stops (none: every epoch)",
@@ -118,7 +130,12 @@ class RspgConfig(StageConfig):
         "qpp_x": "fraction x of sigma_x%",
     }
     NONE_WORD = {"encoder_layers": "all", "trainable_layers": "all", "encoder": "embedded", "micro_batch_size": "batch", "patience": "none"}
-    CHOICES = {"schedule": ("constant", "linear")}
+    CHOICES = {"schedule": ("constant", "linear"), "head": HEADS}
+
+    def __post_init__(self) -> None:
+        if self.head == "interaction" and self.trainable_layers != 0:
+            raise ValueError(f"the interaction head reads a frozen encoder's embeddings: it needs trainable_layers 0, "
+                             f"got {self.trainable_layers} (or choose the linear head)")
 
     @classmethod
     def paper(cls, **changes) -> "RspgConfig":
@@ -154,17 +171,11 @@ def _wide(df: pd.DataFrame, pool: Sequence[str], column: str) -> np.ndarray:
     return wide.loc[list(dict.fromkeys(df["example_id"])), list(pool)].to_numpy(dtype=object)
 
 
-def selector_texts(task: str | Task, examples: Sequence[Example], feedback: pd.DataFrame, pool: Sequence[str],
-                   mode: str, tokenizer, max_length: int) -> list[list[str]]:
-    """Per input (in the feedback's order), one text per retriever of ``pool``, as the selector reads it.
-
-    Each text is :func:`lampkit.rspg.selector.selector_text` of the input and the retriever's top
-    items (the ``items`` column of pool feedback): the whole input, the entries sharing the rest of
-    the ``max_length`` window, and for ``post`` the LLM's output.
-    """
+def _per_input(task: Task, examples: Sequence[Example], feedback: pd.DataFrame, pool: Sequence[str], mode: str):
+    """Per input (in the feedback's order): the example, per retriever its chosen profile items and,
+    for ``post``, per retriever the LLM's output (None for ``pre``)."""
     if mode not in MODES:
         raise ValueError(f"unknown RSPG mode {mode!r}; expected one of {MODES}")
-    t = get_task(task)
     by_id = {str(ex.id): ex for ex in examples}
     order = list(dict.fromkeys(feedback["example_id"]))
     missing = [i for i in order if i not in by_id]
@@ -172,34 +183,72 @@ def selector_texts(task: str | Task, examples: Sequence[Example], feedback: pd.D
         raise ValueError(f"pool feedback holds inputs that are not among the examples: {missing[:5]}")
     items = _wide(feedback, pool, "items")
     outputs = _wide(feedback, pool, "output") if mode == "post" else None
-    texts = []
     for n, ex_id in enumerate(order):
         ex = by_id[ex_id]
         profile = {str(item["id"]): item for item in ex.profile}
-        row = []
-        for j in range(len(pool)):
-            chosen = [profile[str(i)] for i in items[n, j]]
-            row.append(selector_text(t, ex.input, chosen, tokenizer, max_length,
-                                     output=None if outputs is None else outputs[n, j]))
-        texts.append(row)
-    return texts
+        chosen = [[profile[str(i)] for i in items[n, j]] for j in range(len(pool))]
+        yield ex, chosen, None if outputs is None else list(outputs[n])
+
+
+def selector_texts(task: str | Task, examples: Sequence[Example], feedback: pd.DataFrame, pool: Sequence[str],
+                   mode: str, tokenizer, max_length: int) -> list[list[str]]:
+    """Per input (in the feedback's order), one text per retriever of ``pool``, as the linear head reads it.
+
+    Each text is :func:`lampkit.rspg.selector.selector_text` of the input and the retriever's top
+    items (the ``items`` column of pool feedback): the whole input, the entries sharing the rest of
+    the ``max_length`` window, and for ``post`` the LLM's output.
+    """
+    t = get_task(task)
+    return [[selector_text(t, ex.input, chosen[j], tokenizer, max_length,
+                           output=None if outputs is None else outputs[j]) for j in range(len(pool))]
+            for ex, chosen, outputs in _per_input(t, examples, feedback, pool, mode)]
+
+
+def selector_parts(task: str | Task, examples: Sequence[Example], feedback: pd.DataFrame, pool: Sequence[str],
+                   mode: str) -> list[SelectorParts]:
+    """Per input (in the feedback's order), its :class:`~lampkit.rspg.selector.SelectorParts`, as the
+    interaction head reads them: the input, per retriever of ``pool`` the entries of its top items
+    (:func:`lampkit.rspg.selector.entry_texts`, the prompt's entries uncut) and for ``post`` the
+    LLM's outputs."""
+    t = get_task(task)
+    return [SelectorParts(ex.input, tuple(entry_texts(t, items) for items in chosen),
+                          None if outputs is None else tuple(str(o) for o in outputs))
+            for ex, chosen, outputs in _per_input(t, examples, feedback, pool, mode)]
+
+
+def selector_data(task: str | Task, examples: Sequence[Example], feedback: pd.DataFrame, pool: Sequence[str],
+                  mode: str, tokenizer, config: "RspgConfig") -> list[list[str]] | list[SelectorParts]:
+    """What ``config``'s head reads per input: :func:`selector_texts` or :func:`selector_parts`."""
+    if config.head == "interaction":
+        return selector_parts(task, examples, feedback, pool, mode)
+    return selector_texts(task, examples, feedback, pool, mode, tokenizer, config.max_length)
 
 
 def _digest(obj: object) -> str:
     return sha256_json(obj, ensure_ascii=False)
 
 
-def fit_selector(texts: Sequence[Sequence[str]], evals: np.ndarray, config: RspgConfig = RspgConfig(),
+def fit_selector(texts: Sequence[Sequence[str]] | Sequence[SelectorParts], evals: np.ndarray,
+                 config: RspgConfig = RspgConfig(),
                  artifacts: ArtifactCache | None = None, show_progress: bool = False) -> Selector:
     """A selector trained on ``texts`` and their ``evals`` with ``config``, through the artifact cache.
 
-    The cache key is the content of the texts and EVAL, the encoder's identity and the training
-    settings, so the same training data gives back the same saved selector without training
-    (a selector trained by this call is returned as trained, without reading it back).
+    ``texts`` is what ``config.head`` reads (:func:`selector_data`): per input one text per
+    retriever for the linear head, one :class:`~lampkit.rspg.selector.SelectorParts` for the
+    interaction head. The cache key is the content of those texts or parts and of EVAL, the
+    encoder's identity and the training settings (the head among them), so the same training data
+    gives back the same saved selector without training (a selector trained by this call is
+    returned as trained, without reading it back).
     """
     artifacts = artifacts or ArtifactCache()
     evals = np.asarray(evals, dtype=np.float64)
-    key = {"texts": _digest([list(group) for group in texts]), "eval": _digest(evals.tolist()),
+    if config.head == "interaction":
+        if not texts or not all(isinstance(p, SelectorParts) for p in texts):
+            raise ValueError("the interaction head trains on SelectorParts (lampkit.rspg.stage.selector_parts)")
+        data = {"parts": _digest([p.key() for p in texts])}
+    else:
+        data = {"texts": _digest([list(group) for group in texts])}
+    key = {**data, "eval": _digest(evals.tolist()),
            "encoder": get_encoder(config.encoder).model_id, "settings": config.training()}
 
     trained: list[Selector] = []
@@ -211,7 +260,7 @@ def fit_selector(texts: Sequence[Sequence[str]], evals: np.ndarray, config: Rspg
                                   cache=EmbeddingCache(default_cache_path()), show_progress=show_progress,
                                   micro_batch_size=config.micro_batch_size, warmup_ratio=config.warmup_ratio,
                                   schedule=config.schedule, max_grad_norm=config.max_grad_norm,
-                                  dev_share=config.dev_share, patience=config.patience)
+                                  dev_share=config.dev_share, patience=config.patience, head=config.head)
         selector.save_pretrained(folder)
         trained.append(selector)
 
@@ -244,7 +293,10 @@ class Selection:
     ``oracle-lower``) to pool indices; ``matrix`` holds the main metric per input and retriever;
     ``history`` the selectors' training loss per epoch; ``dev_history`` their dev loss per epoch (when
     a dev set was held out); ``coverage`` per mode the share of evaluation texts whose whole input
-    lies inside the selector's window.
+    lies inside the selector's window: for the linear head, of the texts whose input lies whole
+    among the first ``max_length`` tokens (:func:`lampkit.rspg.selector.input_coverage`); for the
+    interaction head, which embeds each input alone truncated to ``max_length`` tokens, of the
+    inputs that fit whole in ``max_length`` tokens (:func:`lampkit.rspg.selector.input_fits`).
     """
 
     task: str
@@ -335,12 +387,16 @@ def run_selection(ctx: Context | Settings, task: str | Task, pool: Sequence, con
     coverage: dict[str, float] = {}
     dev_history: dict[str, list[float]] = {}
     for mode in modes:
-        texts = selector_texts(t, exs["train"], train, names, mode, tokenizer, config.max_length)
+        texts = selector_data(t, exs["train"], train, names, mode, tokenizer, config)
         selector = fit_selector(texts, evals, config, artifacts, ctx.settings.show_progress)
-        test_texts = selector_texts(t, exs[eval_split], test, names, mode, tokenizer, config.max_length)
+        test_texts = selector_data(t, exs[eval_split], test, names, mode, tokenizer, config)
         choices[f"rspg-{mode}"] = predict(selector, test_texts, cache=EmbeddingCache(default_cache_path()))
-        inputs = [ex.input for ex in exs[eval_split] for _ in names]
-        coverage[mode] = input_coverage([x for row in test_texts for x in row], inputs, tokenizer, config.max_length)
+        if config.head == "interaction":
+            coverage[mode] = input_fits([p.input for p in test_texts], tokenizer, config.max_length)
+        else:
+            inputs = [ex.input for ex in exs[eval_split] for _ in names]
+            coverage[mode] = input_coverage([x for row in test_texts for x in row], inputs, tokenizer,
+                                            config.max_length)
         history[mode] = list(selector.history)
         dev_history[mode] = list(selector.dev_history)
     choices.update(qpp_selections(t, exs[eval_split], pool, config.qpp_k, config.qpp_x))

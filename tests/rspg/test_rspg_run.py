@@ -16,8 +16,9 @@ from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
 from lampkit.retrievers.base import Ranking, order_by_scores
 from lampkit.rspg.report import (oracle_gap, oracle_share, table4, table4_significance, table5, table5_paper,
                                  table5_significance)
-from lampkit.rspg.selector import input_coverage
-from lampkit.rspg.stage import QPP_METHODS, SELECTORS, RspgConfig, qpp_selections, run_selection, selector_texts
+from lampkit.rspg.selector import SelectorParts, input_coverage, input_fits
+from lampkit.rspg.stage import (QPP_METHODS, SELECTORS, RspgConfig, qpp_selections, run_selection, selector_parts,
+                                selector_texts)
 from lampkit.tasks import WhitespaceCounter, get_task
 from lampkit.cli import stages as rspg_cli
 
@@ -90,8 +91,17 @@ def test_selector_texts_follow_the_pool_order_and_the_items(tiny_encoder):
     assert selector_texts(t, exs, df, ["y", "x"], "pre", tok, 256) == [row[::-1] for row in pre]
     post = selector_texts(t, exs, df, ["x", "y"], "post", tok, 256)
     assert post == [[pre[0][0] + " good", pre[0][1] + " bad"], [pre[1][0] + " great", pre[1][1] + " "]]
+    # the interaction head's parts: the input, each retriever's entries as the prompt writes them, the outputs
+    parts = selector_parts(t, exs, df, ["x", "y"], "post")
+    assert parts == [SelectorParts(exs[0].input, ((t.entry(exs[0].profile[0]),),
+                                                  (t.entry(exs[0].profile[2]), t.entry(exs[0].profile[1]))),
+                                   ("good", "bad")),
+                     SelectorParts(exs[1].input, ((t.entry(exs[1].profile[1]),), ()), ("great", ""))]
+    assert [p.outputs for p in selector_parts(t, exs, df, ["x", "y"], "pre")] == [None, None]
     with pytest.raises(ValueError):
         selector_texts(t, exs, df, ["x", "y"], "during", tok, 256)
+    with pytest.raises(ValueError):
+        selector_parts(t, exs, df, ["x", "y"], "during")
     with pytest.raises(ValueError, match="not among the examples"):
         selector_texts(t, exs[:1], df, ["x", "y"], "pre", tok, 256)
 
@@ -239,9 +249,18 @@ def check_significance(full, small):
 
 def test_the_selectors_texts_hold_the_whole_input(settings, config, tiny_encoder):
     config = dataclasses.replace(config, max_length=128)  # the tiny encoder's positions
+    tok = tiny_encoder.tokenizer
+    # the interaction head embeds each input alone: its coverage is the share of inputs within the window
     sel = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test",
                         examples=LAMP2)
-    tok = tiny_encoder.tokenizer
+    inputs = [ex.input for ex in LAMP2["test"]]
+    assert sel.coverage == {"pre": input_fits(inputs, tok, 128), "post": input_fits(inputs, tok, 128)} == {
+        "pre": 1.0, "post": 1.0}
+    assert input_fits(inputs, tok, 8) < 1.0
+    # the linear head reads whole texts: the share of texts holding their whole input in the window
+    config = dataclasses.replace(config, head="linear")
+    sel = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test",
+                        examples=LAMP2)
     for mode in ("pre", "post"):
         texts = selector_texts("lamp2", LAMP2["test"], sel.feedback, sel.pool, mode, tok, config.max_length)
         inputs = [ex.input for ex in LAMP2["test"] for _ in sel.pool]
@@ -274,18 +293,24 @@ def test_cli_arguments():
     run = chapters.from_args("04_selection", parser.parse_args(["rspg", "--task", "lamp1", "--methods", "post"]))
     assert run.run.modes == ("post",) and run.run.with_ropg
     assert run.rspg == RspgConfig.preset("book") == RspgConfig() and run.rspg.encoder is None
+    assert run.rspg.head == "interaction" and run.rspg.trainable_layers == 0  # the book's: the encoder frozen
     paper = RspgConfig.paper()
     run = chapters.from_args("04_selection", parser.parse_args(["rspg", "--preset", "paper", "--with-ropg", "false"]))
     assert run.rspg == paper and not run.run.with_ropg
     run = chapters.from_args("04_selection", parser.parse_args(
-        ["rspg", "--rspg-trainable-layers", "all", "--rspg-encoder-layers", "all", "--rspg-encoder", paper.encoder,
+        ["rspg", "--rspg-trainable-layers", "all", "--rspg-head", "linear", "--rspg-encoder-layers", "all", "--rspg-encoder", paper.encoder,
          "--rspg-max-length", "1024", "--rspg-lr", "1e-5", "--rspg-batch-size", "64", "--rspg-micro-batch-size", "8",
          "--rspg-warmup-ratio", "0.05", "--rspg-schedule", "linear", "--rspg-max-grad-norm", "1.0", "--rspg-epochs", "20",
          "--rspg-dev-share", "0", "--rspg-patience", "none"]))
     assert run.rspg == paper
     assert (paper.epochs, paper.batch_size, paper.warmup_ratio, paper.max_grad_norm) == (20, 64, 0.05, 1.0)
+    assert paper.head == "linear"  # the paper's selector reads the whole text
     with pytest.raises(SystemExit):
         parser.parse_args(["rspg", "--rspg-encoder-layers", "some"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["rspg", "--rspg-head", "mlp"])
+    with pytest.raises(ValueError, match="trainable_layers"):  # the interaction head needs a frozen encoder
+        chapters.from_args("04_selection", parser.parse_args(["rspg", "--rspg-trainable-layers", "1"]))
     args = parser.parse_args(["rspg", "--methods", "during"])
     with pytest.raises(ValueError, match="methods 'during'"):
         chapters.from_args("04_selection", args)
