@@ -39,7 +39,7 @@ _FACADE: dict[str, tuple[str, str]] = {
     "rl_loss": ("lampkit.ropg.losses", "rl_loss"),
     "kd_loss": ("lampkit.ropg.losses", "kd_loss"),
     # RSPG (chapters 4 and 5)
-    "RspgConfig": ("lampkit.rspg.stage", "RspgConfig"),
+    "RspgConfig": ("lampkit.rspg.selection", "RspgConfig"),
     "run_rspg": ("lampkit.rspg.stage", "run_rspg"),
     "run_ablation": ("lampkit.rspg.stage", "run_ablation"),
     "run_table3": ("lampkit.rspg.stage", "run_table3"),

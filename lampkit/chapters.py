@@ -2,7 +2,7 @@
 
 A chapter's papermill parameters and its subcommand's flags come from the same classes: the core
 :class:`~lampkit.pipeline.Settings`, the stage configurations upstream of it
-(:class:`~lampkit.ropg.stage.RopgSetup`, :class:`~lampkit.rspg.stage.RspgConfig`) and the chapter's
+(:class:`~lampkit.ropg.stage.RopgSetup`, :class:`~lampkit.rspg.selection.RspgConfig`) and the chapter's
 run options below, plus ``preset`` (``book`` or ``paper``), which every stage configuration starts
 from. :func:`chapter_run` reads a chapter's parameters out of the notebook's namespace (an unknown
 or misspelled name, or a bad value, is an error naming it and what is allowed);

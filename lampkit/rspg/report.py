@@ -1,6 +1,6 @@
 """RSPG's tables: success rates (Table 4), end-to-end metrics, oracle bounds and the ablation (Table 5).
 
-Each function reads the per-method :class:`~lampkit.rspg.stage.Selection` of
+Each function reads the per-method :class:`~lampkit.rspg.selection.Selection` of
 :func:`lampkit.rspg.stage.run_rspg` (or, for Table 5, one mapping of them per pool from
 :func:`lampkit.rspg.stage.run_ablation`) and returns a DataFrame or a sentence written from the
 numbers; the paper's values (section 6, Tables 4 and 5) appear only in columns labelled as the paper's.
@@ -17,7 +17,7 @@ import pandas as pd
 from lampkit.analysis.paper import paper_table
 from lampkit.metrics.significance import mcnemar_test, p_value
 from lampkit.analysis.tables import PAPER_COLUMN, results_table, side_by_side, with_paper
-from lampkit.rspg.stage import POOL_LABELS, QPP_METHODS, SELECTORS, TABLE4_COLUMNS, RspgConfig, Selection
+from lampkit.rspg.selection import POOL_LABELS, QPP_METHODS, SELECTORS, TABLE4_COLUMNS, RspgConfig, Selection
 from lampkit.tasks import direction, get_task
 
 __all__ = ["coverage_table", "coverage_text", "table4", "table4_significance", "table5_significance", "table4_with_paper", "end_to_end", "end_to_end_with_paper", "comparison", "selection_summary", "loss_table", "config_summary", "table5", "table5_paper", "table5_with_paper", "oracle_share", "oracle_gap", "oracle_gap_summary", "ablation_summary", "bound_checks"]
@@ -171,7 +171,7 @@ def selection_summary(results: Mapping[str, Selection]) -> str:
 
 def coverage_table(results: Mapping[str, Selection]) -> pd.DataFrame:
     """Per task (rows) and selector (columns): the share of evaluation texts whose whole input lies
-    inside the selector's window (:attr:`lampkit.rspg.stage.Selection.coverage`: for the linear head
+    inside the selector's window (:attr:`lampkit.rspg.selection.Selection.coverage`: for the linear head
     :func:`lampkit.rspg.selector.input_coverage`, for the interaction head, which embeds the input
     alone, :func:`lampkit.rspg.selector.input_fits`)."""
     return pd.DataFrame({task: {f"rspg_{mode}": value for mode, value in sel.coverage.items()}
@@ -207,7 +207,7 @@ def loss_table(results: Mapping[str, Selection]) -> pd.DataFrame:
 
 def config_summary(config: RspgConfig, results: Mapping[str, object] | None = None) -> str:
     """The selector and QPP settings of a run, in words, with the pool(s) of ``results`` (task ->
-    :class:`~lampkit.rspg.stage.Selection`, or pool -> task -> :class:`~lampkit.rspg.stage.Selection`) when given."""
+    :class:`~lampkit.rspg.selection.Selection`, or pool -> task -> :class:`~lampkit.rspg.selection.Selection`) when given."""
     encoder = config.encoder or "the embedded MiniLM (all-MiniLM-L6-v2)"
     if config.encoder_layers is not None:
         encoder += f" cut to its bottom {config.encoder_layers} transformer layer(s)"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from fakes import FakeLLM, lamp2_examples
-from lampkit.rspg import stage as rspg_run
+from lampkit.rspg import selection as rspg_selection
 from lampkit.data.layout import Example
 from lampkit.pipeline import Settings, context, metrics_by_retriever
 from lampkit.retrievers import BM25, Dense, NoPersonalization, Recency
@@ -184,7 +184,7 @@ def test_selectors_are_trained_once_then_loaded(settings, config, tiny_encoder, 
     def no_training(*args, **kwargs):
         raise AssertionError("the selector should come from the artifact cache")
 
-    monkeypatch.setattr(rspg_run, "train_selector", no_training)
+    monkeypatch.setattr(rspg_selection, "train_selector", no_training)
     again = run_selection(context(settings, llm_for=FakeLLM()), "lamp2", base_pool(tiny_encoder), config, "test", examples=LAMP2)
     for m in SELECTORS:
         np.testing.assert_array_equal(first.choices[m], again.choices[m])
