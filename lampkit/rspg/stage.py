@@ -1,6 +1,6 @@
 """RSPG end to end: which retriever of the pool to trust for each input (paper section 5, Tables 4 and 5).
 
-For every task of the run context and one pool of retrievers (:func:`selection_pool`; the ablation
+For every task of the run context and one pool of retrievers (:func:`~lampkit.rspg.selection.selection_pool`; the ablation
 without ROPG is the same code with a smaller pool), :func:`run_rspg` runs
 :func:`lampkit.rspg.selection.run_selection` (pool feedback, the selectors, the QPP baselines, every
 method's choice per input) and returns :class:`RspgResults`, whose tables :mod:`lampkit.rspg.report`
@@ -31,7 +31,7 @@ __all__ = ["POOL", "POOL_LABELS", "ORACLES", "selection_pool", "MODES", "QPP_MET
 
 
 class RspgResults(dict, TablesReport):
-    """Chapter 04's results: task -> :class:`Selection` (a dict), with the split, the selectors' modes
+    """Chapter 04's results: task -> :class:`~lampkit.rspg.selection.Selection` (a dict), with the split, the selectors' modes
     and the pool (``full`` or ``no-ropg``).
 
     Its tables (:class:`~lampkit.store.report.Report`, built by :mod:`lampkit.rspg.report`):
@@ -115,7 +115,7 @@ class AblationResults(dict, TablesReport):
 
 def run_rspg(ctx: Context | Settings, config: RspgConfig, ropg: RopgSetup, eval_split: str = "test",
              with_ropg: bool = True, modes: Sequence[str] = MODES) -> RspgResults:
-    """:func:`run_selection` on every task of the context with the RSPG pool (task -> selection).
+    """:func:`~lampkit.rspg.selection.run_selection` on every task of the context with the RSPG pool (task -> selection).
 
     ``ropg`` is the setup of the pool's ROPG retrievers (chapter 03's), used when ``with_ropg``.
     """
