@@ -172,8 +172,8 @@ def selection_summary(results: Mapping[str, Selection]) -> str:
 def coverage_table(results: Mapping[str, Selection]) -> pd.DataFrame:
     """Per task (rows) and selector (columns): the share of evaluation texts whose whole input lies
     inside the selector's window (:attr:`lampkit.rspg.selection.Selection.coverage`: for the linear head
-    :func:`lampkit.rspg.selector.input_coverage`, for the interaction head, which embeds the input
-    alone, :func:`lampkit.rspg.selector.input_fits`)."""
+    :func:`lampkit.rspg.texts.input_coverage`, for the interaction head, which embeds the input
+    alone, :func:`lampkit.rspg.texts.input_fits`)."""
     return pd.DataFrame({task: {f"rspg_{mode}": value for mode, value in sel.coverage.items()}
                          for task, sel in results.items()}).T
 

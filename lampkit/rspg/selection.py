@@ -55,7 +55,7 @@ class RspgConfig(StageConfig):
 
     The ``book`` preset (the dataclass defaults) fits a CPU budget: a frozen encoder
     (``trainable_layers=0``), the embedded MiniLM cut to its bottom ``encoder_layers`` transformer
-    layer(s), and an ``interaction`` ``head`` (:class:`lampkit.rspg.selector.InteractionHead`)
+    layer(s), and an ``interaction`` ``head`` (:class:`lampkit.rspg.heads.InteractionHead`)
     that learns how the input relates to each retriever's entries: the input, every retrieved
     entry (and for RSPG-Post the LLM's output) are embedded apart, each distinct text once,
     mean-pooled over its first ``max_length`` = 256 tokens and kept in the embedding cache (the
@@ -64,7 +64,7 @@ class RspgConfig(StageConfig):
     output). It trains with Adam at ``lr`` for at most ``epochs``, stopping once the loss on a
     held-out ``dev_share`` of the training inputs has not improved for ``patience`` epochs (the
     epoch with the lowest dev loss is kept). The ``linear`` head is the paper's shape: one linear
-    layer on the embedding of the whole text :func:`lampkit.rspg.selector.selector_text` (the whole
+    layer on the embedding of the whole text :func:`lampkit.rspg.texts.selector_text` (the whole
     input, the entries sharing the rest of the window, and the output for RSPG-Post; 256 tokens
     hold the whole input of every mini-LaMP input and the four entries' prompts nearly whole,
     ``benchmarks/check_selector_window.py`` measures it); frozen, only that layer learns. The
@@ -185,7 +185,7 @@ def selector_texts(task: str | Task, examples: Sequence[Example], feedback: pd.D
                    mode: str, tokenizer, max_length: int) -> list[list[str]]:
     """Per input (in the feedback's order), one text per retriever of ``pool``, as the linear head reads it.
 
-    Each text is :func:`lampkit.rspg.selector.selector_text` of the input and the retriever's top
+    Each text is :func:`lampkit.rspg.texts.selector_text` of the input and the retriever's top
     items (the ``items`` column of pool feedback): the whole input, the entries sharing the rest of
     the ``max_length`` window, and for ``post`` the LLM's output.
     """
@@ -197,9 +197,9 @@ def selector_texts(task: str | Task, examples: Sequence[Example], feedback: pd.D
 
 def selector_parts(task: str | Task, examples: Sequence[Example], feedback: pd.DataFrame, pool: Sequence[str],
                    mode: str) -> list[SelectorParts]:
-    """Per input (in the feedback's order), its :class:`~lampkit.rspg.selector.SelectorParts`, as the
+    """Per input (in the feedback's order), its :class:`~lampkit.rspg.texts.SelectorParts`, as the
     interaction head reads them: the input, per retriever of ``pool`` the entries of its top items
-    (:func:`lampkit.rspg.selector.entry_texts`, the prompt's entries uncut) and for ``post`` the
+    (:func:`lampkit.rspg.texts.entry_texts`, the prompt's entries uncut) and for ``post`` the
     LLM's outputs."""
     t = get_task(task)
     return [SelectorParts(ex.input, tuple(entry_texts(t, items) for items in chosen),
@@ -225,7 +225,7 @@ def fit_selector(texts: Sequence[Sequence[str]] | Sequence[SelectorParts], evals
     """A selector trained on ``texts`` and their ``evals`` with ``config``, through the artifact cache.
 
     ``texts`` is what ``config.head`` reads (:func:`selector_data`): per input one text per
-    retriever for the linear head, one :class:`~lampkit.rspg.selector.SelectorParts` for the
+    retriever for the linear head, one :class:`~lampkit.rspg.texts.SelectorParts` for the
     interaction head. The cache key is the content of those texts or parts and of EVAL, the
     encoder's identity and the training settings (the head among them), so the same training data
     gives back the same saved selector without training (a selector trained by this call is
@@ -285,9 +285,9 @@ class Selection:
     ``history`` the selectors' training loss per epoch; ``dev_history`` their dev loss per epoch (when
     a dev set was held out); ``coverage`` per mode the share of evaluation texts whose whole input
     lies inside the selector's window: for the linear head, of the texts whose input lies whole
-    among the first ``max_length`` tokens (:func:`lampkit.rspg.selector.input_coverage`); for the
+    among the first ``max_length`` tokens (:func:`lampkit.rspg.texts.input_coverage`); for the
     interaction head, which embeds each input alone truncated to ``max_length`` tokens, of the
-    inputs that fit whole in ``max_length`` tokens (:func:`lampkit.rspg.selector.input_fits`).
+    inputs that fit whole in ``max_length`` tokens (:func:`lampkit.rspg.texts.input_fits`).
     """
 
     task: str

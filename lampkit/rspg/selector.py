@@ -20,8 +20,8 @@ pool of EVAL; inference picks the argmax. Two heads score a pair:
   entries, and a two-layer MLP scores the input, the pooled entries, their product and their
   difference (with the output, for Post).
 
-Also here: the oracle bounds of Table 5 and the success rate of Table 4, both read from an
-inputs x retrievers matrix of the main metric (:func:`lampkit.analysis.winning.main_matrix`).
+The texts and parts a selector reads are built in :mod:`lampkit.rspg.texts`; the oracle bounds
+and success rate in :mod:`lampkit.rspg.oracle` (both names importable from here too).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import json
 import math
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, NamedTuple, Sequence, TypeVar
+from typing import Iterator, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -40,9 +40,10 @@ from tqdm.auto import tqdm
 from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
 from lampkit.retrievers.encoders import Encoder, default_device, load_encoder, mean_pool
 from lampkit.store.io import atomic_write_bytes, atomic_write_json
-from lampkit.analysis.winning import winners
 from lampkit.ropg.method import lr_multiplier
-from lampkit.tasks import HFTokenCounter, PromptBudgetError, Task
+from lampkit.rspg.heads import HEAD_HIDDEN, HEADS, InteractionHead, _index_parts, _parts_pool_size, _PartsIndex
+from lampkit.rspg.oracle import OracleBounds, oracle_bounds, oracle_choices, success_rate
+from lampkit.rspg.texts import OUTPUT_SHARE, SelectorParts, entry_texts, input_coverage, input_fits, selector_text
 
 __all__ = ["OracleBounds", "oracle_bounds", "oracle_choices", "success_rate", "target_distribution", "kl_loss",
            "OUTPUT_SHARE", "selector_text", "input_coverage", "input_fits", "keep_bottom_layers", "HEADS", "HEAD_HIDDEN",
@@ -53,48 +54,6 @@ _CONFIG_FILE = "selector.json"
 _ENCODER_DIR = "encoder"
 
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
-
-
-class OracleBounds(NamedTuple):
-    """Per input, the metric of the worst (``lower``) and the best (``upper``) retriever of the pool.
-
-    "Lower" and "upper" follow the metric's direction: for an error such as MAE, ``lower`` is
-    the largest error and ``upper`` the smallest.
-    """
-
-    lower: np.ndarray
-    upper: np.ndarray
-
-
-def oracle_bounds(matrix: np.ndarray, higher_is_better: bool = True) -> OracleBounds:
-    """Oracle lower and upper bound per input of an inputs x retrievers metric ``matrix`` (Table 5)."""
-    m = np.asarray(matrix, dtype=np.float64)
-    if m.ndim != 2 or m.shape[1] == 0:
-        raise ValueError(f"matrix must be inputs x retrievers with at least one retriever, got shape {m.shape}")
-    worst, best = (m.min(axis=1), m.max(axis=1)) if higher_is_better else (m.max(axis=1), m.min(axis=1))
-    return OracleBounds(worst, best)
-
-
-def oracle_choices(matrix: np.ndarray, higher_is_better: bool = True, upper: bool = True) -> np.ndarray:
-    """Per input, the pool index of the best (``upper``) or worst retriever; ties go to the first in the pool."""
-    m = np.asarray(matrix, dtype=np.float64)
-    if m.ndim != 2 or m.shape[1] == 0:
-        raise ValueError(f"matrix must be inputs x retrievers with at least one retriever, got shape {m.shape}")
-    pick = np.argmax if higher_is_better == upper else np.argmin
-    return pick(m, axis=1).astype(np.int64)
-
-
-def success_rate(chosen: Sequence[int], matrix: np.ndarray, higher_is_better: bool = True) -> float:
-    """Share of inputs whose chosen retriever (a pool index) is tied for the best on that input (Table 4)."""
-    m = np.asarray(matrix, dtype=np.float64)
-    idx = np.asarray(chosen, dtype=np.int64)
-    if m.ndim != 2 or idx.shape != (m.shape[0],):
-        raise ValueError(f"need one choice per input: {idx.shape} choices for a matrix of shape {m.shape}")
-    if idx.size == 0:
-        raise ValueError("no inputs")
-    if idx.min() < 0 or idx.max() >= m.shape[1]:
-        raise ValueError(f"choices must be pool indices in [0, {m.shape[1]})")
-    return float(winners(m, higher_is_better)[np.arange(len(idx)), idx].mean())
 
 
 def target_distribution(eval_matrix: Array) -> Array:
@@ -111,196 +70,6 @@ def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if logits.shape != target.shape or logits.ndim != 2:
         raise ValueError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} must be the same [batch, pool]")
     return F.kl_div(F.log_softmax(logits, dim=-1), target.to(logits.dtype), reduction="batchmean")
-
-
-OUTPUT_SHARE = 0.25  # RSPG-Post: the most of the selector's window the LLM's output may take
-
-
-class _KeepWhole(HFTokenCounter):
-    """A token counter that hands a text back unchanged when it fits (no decode round trip, which
-    would drop unknown tokens and lowercase for an uncased tokenizer), and cuts it otherwise."""
-
-    def truncate(self, text: str, max_ids: int) -> tuple[str, int]:
-        n = self.count(text)
-        if n <= max_ids:
-            return text, n
-        return super().truncate(text, max_ids)
-
-
-def selector_text(task: Task, inp: str, items: Sequence[Mapping[str, object]], tokenizer, max_length: int,
-                  output: str | None = None, output_share: float = OUTPUT_SHARE) -> str:
-    """RSPG's text for one input and one retriever's items, fitted to ``max_length`` tokens of ``tokenizer``.
-
-    The paper's selector reads the prompt (RSPG-Pre), or the prompt followed by the LLM's output
-    (RSPG-Post), in a window of 1,024 tokens that holds them whole. A shorter window cannot, so the
-    text is rebuilt for it part by part rather than cut at its end (where the task's input stands):
-
-    1. the whole input (never cut; only an input longer than the window by itself overflows it);
-    2. for Post, the LLM's ``output``, cut to at most ``output_share`` of the window;
-    3. the retrieved entries share what is left evenly, unused tokens rolling over to the next
-       entry (:meth:`lampkit.tasks.Task.fit_prompt`, the LLM prompt's construction); when the
-       rest cannot hold every entry's template, the lowest-ranked entries are left out.
-
-    Each piece is counted with its tokenizer's special tokens, which leaves room for the
-    punctuation joining the pieces; :func:`input_coverage` measures what the window really holds.
-    A piece that fits is kept as written, a longer one is cut at a token boundary.
-    """
-    counter = _KeepWhole(tokenizer)
-    window = max_length
-    suffix = ""
-    if output is not None:
-        cap = max(counter.n_special + 1, int(output_share * max_length))
-        text, used = counter.truncate(output, cap)
-        window -= used
-        suffix = f" {text}"
-    budget = window - counter.count(inp)
-    for n in range(len(items), 0, -1):
-        try:
-            return task.fit_prompt(inp, items[:n], budget, counter) + suffix
-        except PromptBudgetError:
-            continue
-    return inp + suffix
-
-
-def _is_subsequence(needle: Sequence[int], hay: Sequence[int]) -> bool:
-    it = iter(hay)
-    return all(any(x == y for y in it) for x in needle)
-
-
-def input_coverage(texts: Sequence[str], inputs: Sequence[str], tokenizer, max_length: int) -> float:
-    """Share of ``texts`` whose ``inputs`` lie whole inside the window the selector reads.
-
-    An input is inside when its tokens appear, in order, among the first ``max_length`` tokens
-    of its text (in order rather than contiguous: LaMP-1 splices the entries into the input).
-    """
-    if len(texts) != len(inputs):
-        raise ValueError(f"{len(texts)} texts but {len(inputs)} inputs")
-    if not texts:
-        raise ValueError("no texts")
-    inside = 0
-    for text, inp in zip(texts, inputs):
-        kept = tokenizer(text, max_length=max_length, truncation=True)["input_ids"]
-        inside += _is_subsequence(tokenizer(inp, add_special_tokens=False)["input_ids"], kept)
-    return inside / len(texts)
-
-
-def input_fits(inputs: Sequence[str], tokenizer, max_length: int) -> float:
-    """Share of ``inputs`` that fit whole in ``max_length`` tokens of ``tokenizer`` (its special tokens counted).
-
-    The coverage of the interaction head, which embeds each input alone, truncated to ``max_length``.
-    """
-    if not inputs:
-        raise ValueError("no inputs")
-    return sum(len(tokenizer(inp)["input_ids"]) <= max_length for inp in inputs) / len(inputs)
-
-
-HEADS = ("linear", "interaction")
-HEAD_HIDDEN = 128  # the interaction head's projection and hidden width
-
-
-class SelectorParts(NamedTuple):
-    """One input as the interaction head reads it: the ``input``, per retriever of the pool the texts
-    of its retrieved ``entries`` (:func:`entry_texts`; none for no personalization), and for
-    RSPG-Post per retriever the LLM's ``outputs`` (None for RSPG-Pre)."""
-
-    input: str
-    entries: tuple[tuple[str, ...], ...]
-    outputs: tuple[str, ...] | None = None
-
-    def key(self) -> list:
-        """The content, as JSON-ready lists (the artifact cache's key)."""
-        return [self.input, [list(e) for e in self.entries], None if self.outputs is None else list(self.outputs)]
-
-
-def entry_texts(task: Task, items: Sequence[Mapping[str, object]]) -> tuple[str, ...]:
-    """Each item's entry as the prompt writes it (:meth:`lampkit.tasks.Task.entry`), uncut."""
-    return tuple(task.entry(item) for item in items)
-
-
-class InteractionHead(torch.nn.Module):
-    """Scores (input, retriever) pairs from frozen embeddings of their parts.
-
-    With ``u`` the input's embedding, ``e_1..e_k`` the retriever's entries' and ``o`` the output's
-    (``with_output``): the input queries the entries (``q = W_q u``, keys ``W_k e_j``), the
-    softmax over the present entries (``mask``) weighs their values into ``v = sum_j a_j W_v e_j``
-    (the zero vector when there are none), and a two-layer MLP (GELU) scores
-    ``[u', v, u' * v, |u' - v|]`` with ``u' = W_v u``, followed for Post by
-    ``[o', o' * u', o' * v]`` with ``o' = W_v o``.
-    """
-
-    def __init__(self, dim: int, with_output: bool = False, hidden: int = HEAD_HIDDEN) -> None:
-        super().__init__()
-        self.with_output = with_output
-        self.query = torch.nn.Linear(dim, hidden)
-        self.key = torch.nn.Linear(dim, hidden)
-        self.value = torch.nn.Linear(dim, hidden)
-        self.mlp = torch.nn.Sequential(torch.nn.Linear((7 if with_output else 4) * hidden, hidden), torch.nn.GELU(),
-                                       torch.nn.Linear(hidden, 1))
-
-    def forward(self, inputs: torch.Tensor, entries: torch.Tensor, mask: torch.Tensor,
-                outputs: torch.Tensor | None = None) -> torch.Tensor:
-        """Scores [batch, pool] from ``inputs`` [batch, dim], ``entries`` [batch, pool, k, dim], ``mask``
-        [batch, pool, k] (True: an entry) and, with outputs, ``outputs`` [batch, pool, dim]."""
-        if (outputs is None) == self.with_output:
-            raise ValueError("outputs must be given exactly when the head reads the output (RSPG-Post)")
-        q = self.query(inputs)  # [b, h]
-        keys, values = self.key(entries), self.value(entries)  # [b, p, k, h]
-        att = torch.einsum("bpkh,bh->bpk", keys, q) / math.sqrt(q.shape[-1])
-        att = att.masked_fill(~mask, torch.finfo(att.dtype).min)
-        weights = torch.softmax(att, dim=-1) * mask  # no entry: all weights 0
-        v = torch.einsum("bpk,bpkh->bph", weights, values)
-        u = self.value(inputs).unsqueeze(1).expand_as(v)
-        features = [u, v, u * v, (u - v).abs()]
-        if outputs is not None:
-            o = self.value(outputs)
-            features += [o, o * u, o * v]
-        return self.mlp(torch.cat(features, dim=-1)).squeeze(-1)
-
-
-class _PartsIndex(NamedTuple):
-    """The distinct texts of some :class:`SelectorParts` and, per input, where its parts lie among them."""
-
-    texts: list[str]
-    inputs: torch.Tensor  # [n]
-    entries: torch.Tensor  # [n, pool, k]
-    mask: torch.Tensor  # [n, pool, k]
-    outputs: torch.Tensor | None  # [n, pool]
-
-
-def _parts_pool_size(parts: Sequence[SelectorParts]) -> int:
-    """The pool size of ``parts`` (every input one entry list per retriever, outputs on all or none)."""
-    if len(parts) == 0:
-        raise ValueError("no inputs")
-    if not isinstance(parts[0], SelectorParts):
-        raise ValueError(f"the interaction head reads SelectorParts, got {type(parts[0]).__name__}")
-    pool, post = len(parts[0].entries), parts[0].outputs is not None
-    for i, p in enumerate(parts):
-        if not isinstance(p, SelectorParts) or len(p.entries) != pool or pool == 0:
-            raise ValueError(f"input {i}: expected SelectorParts with {pool} retrievers, got {p!r:.80}")
-        if (p.outputs is not None) != post or (post and len(p.outputs) != pool):
-            raise ValueError(f"input {i}: expected {'one output per retriever' if post else 'no outputs'}")
-    return pool
-
-
-def _index_parts(parts: Sequence[SelectorParts]) -> _PartsIndex:
-    pool = _parts_pool_size(parts)
-    where: dict[str, int] = {}
-
-    def at(text: str) -> int:
-        return where.setdefault(text, len(where))
-
-    k = max(1, max(len(e) for p in parts for e in p.entries))
-    entries = torch.zeros((len(parts), pool, k), dtype=torch.long)
-    mask = torch.zeros((len(parts), pool, k), dtype=torch.bool)
-    inputs = torch.tensor([at(p.input) for p in parts], dtype=torch.long)
-    for i, p in enumerate(parts):
-        for j, texts in enumerate(p.entries):
-            for m, text in enumerate(texts):
-                entries[i, j, m], mask[i, j, m] = at(text), True
-    outputs = None
-    if parts[0].outputs is not None:
-        outputs = torch.tensor([[at(o) for o in p.outputs] for p in parts], dtype=torch.long)
-    return _PartsIndex(list(where), inputs, entries, mask, outputs)
 
 
 def _transformer_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
@@ -372,7 +141,7 @@ class Selector(torch.nn.Module):
                      frozen: bool = False, encoder_layers: int | None = None, head: str = "linear",
                      with_output: bool = False) -> "Selector":
         """A new selector on the encoder ``name_or_path`` (see :func:`lampkit.retrievers.encoders.load_encoder`),
-        cut to its bottom ``encoder_layers`` transformer layers unless None, with a ``head`` of :data:`HEADS`.
+        cut to its bottom ``encoder_layers`` transformer layers unless None, with a ``head`` of :data:`~lampkit.rspg.heads.HEADS`.
 
         The head starts from torch's default initialisation: seed torch first for a repeatable one.
         """
