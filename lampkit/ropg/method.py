@@ -41,7 +41,7 @@ from lampkit.ropg.retriever import FrozenStates, TrainableDense
 from lampkit.store.io import atomic_write_json
 from lampkit.tasks import Task, get_task
 
-__all__ = ["METHODS", "RopgConfig", "TrainingLog", "best_of_curve", "lr_multiplier", "split_dev", "dev_metrics", "fit", "train_ropg"]
+__all__ = ["METHODS", "RopgConfig", "TrainingLog", "CRITERIA", "criterion_key", "best_of_curve", "lr_multiplier", "split_dev", "dev_metrics", "fit", "train_ropg"]
 
 METHODS = ("rl", "kd")
 
@@ -54,17 +54,29 @@ class TrainingLog:
 
     log: list[dict[str, float]]
     curve: list[dict[str, float]]
+    criterion: str = "expected"
 
     @property
     def best_epoch(self) -> int | None:
         """The epoch whose weights :func:`fit` kept (see :func:`best_of_curve`); None without a dev set."""
-        return best_of_curve(self.curve)["epoch"] if self.curve else None
+        return best_of_curve(self.curve, self.criterion)["epoch"] if self.curve else None
 
 
-def best_of_curve(curve: Sequence[dict[str, float]]) -> dict[str, float]:
-    """The entry of a dev curve whose weights :func:`fit` keeps: the highest dev E_pi[EVAL], the
-    earliest of a tie (epoch 0: the initial weights)."""
-    return max(curve, key=lambda c: (c["dev_expected_eval"], -c["epoch"]))
+CRITERIA = {"expected": "dev_expected_eval", "top_k": "dev_topk_eval"}  # RopgConfig.criterion -> dev_metrics key
+
+
+def criterion_key(criterion: str) -> str:
+    """The :func:`dev_metrics` entry a criterion names (``expected``: E_pi[EVAL]; ``top_k``: EVAL@k)."""
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {tuple(CRITERIA)}, got {criterion!r}")
+    return CRITERIA[criterion]
+
+
+def best_of_curve(curve: Sequence[dict[str, float]], criterion: str = "expected") -> dict[str, float]:
+    """The entry of a dev curve whose weights :func:`fit` keeps: the highest value of ``criterion``
+    (:data:`CRITERIA`), the earliest of a tie (epoch 0: the initial weights)."""
+    key = criterion_key(criterion)
+    return max(curve, key=lambda c: (c[key], -c["epoch"]))
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,11 @@ class RopgConfig:
     whole encoder; N trains the top N transformer layers (see :class:`~lampkit.ropg.retriever.TrainableDense`).
     ``dtype`` (``"bfloat16"``; ``"auto"``: as :func:`~lampkit.retrievers.encoders.resolve_encoder_dtype`,
     bfloat16 where the hardware multiplies it fast) runs forward passes under autocast; None: float32.
+    With ``dev_share`` > 0, ``criterion`` says which held-out measure picks the epoch kept:
+    ``"expected"``, the policy's E_pi[EVAL], or ``"top_k"``, EVAL@k: the mean EVAL of the
+    ``top_k`` items the retriever scores highest, which a retriever's ranking alone decides (the
+    softmax's temperature does not move it: KD's target, a softmax of EVALs in [0, 1], is close to
+    uniform, so KD lowers E_pi[EVAL] even where it orders the items better).
     """
 
     depth: int = DEPTH
@@ -97,12 +114,15 @@ class RopgConfig:
     deterministic: bool = True
     dev_share: float = 0.0
     patience: int | None = None
+    criterion: str = "expected"
+    top_k: int = 4
 
     def __post_init__(self) -> None:
         if self.schedule not in ("linear", "constant"):
             raise ValueError(f"schedule must be 'linear' or 'constant', got {self.schedule!r}")
-        if min(self.depth, self.epochs, self.batch_size, self.micro_batch_size) < 1:
-            raise ValueError("depth, epochs, batch_size and micro_batch_size must be at least 1")
+        criterion_key(self.criterion)
+        if min(self.depth, self.epochs, self.batch_size, self.micro_batch_size, self.top_k) < 1:
+            raise ValueError("depth, epochs, batch_size, micro_batch_size and top_k must be at least 1")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
         if not 0.0 <= self.dev_share < 1.0:
@@ -151,7 +171,7 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
 
     With ``config.dev_share`` > 0 that share of the records (drawn with the seed) is held out:
     :func:`dev_metrics` runs on it before training and after every epoch, training stops once
-    ``config.patience`` epochs pass without a higher dev E_pi[EVAL] (the learning-rate schedule
+    ``config.patience`` epochs pass without a higher ``config.criterion`` (the learning-rate schedule
     is laid out over all ``config.epochs``), and the weights of the best epoch are kept (those
     before training, if no epoch beats them).
 
@@ -182,9 +202,10 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
     log: list[dict[str, float]] = []
     curve: list[dict[str, float]] = []
     best, best_state, waited = -math.inf, None, 0
+    key = criterion_key(config.criterion)
     if dev:
         curve.append({"epoch": 0, "step": 0, **dev_metrics(retriever, dev, config, dtype)})
-        best, best_state = curve[-1]["dev_expected_eval"], _state(params)
+        best, best_state = curve[-1][key], _state(params)
     retriever.train()
     bar = tqdm(total=total, desc=f"ROPG-{method.upper()}", unit="step", disable=not show_progress)
     try:
@@ -228,8 +249,8 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
                 continue
             curve.append({"epoch": epoch + 1, "step": len(log), **dev_metrics(retriever, dev, config, dtype)})
             retriever.train()
-            if curve[-1]["dev_expected_eval"] > best:
-                best, best_state, waited = curve[-1]["dev_expected_eval"], _state(params), 0
+            if curve[-1][key] > best:
+                best, best_state, waited = curve[-1][key], _state(params), 0
             else:
                 waited += 1
                 if config.patience is not None and waited >= config.patience:
@@ -241,7 +262,7 @@ def fit(method: str, retriever: TrainableDense, records: Sequence[FeedbackRecord
             for p, kept in zip(params, best_state):
                 p.copy_(kept)
     retriever.eval()
-    return TrainingLog(log, curve)
+    return TrainingLog(log, curve, config.criterion)
 
 
 def split_dev(records: Sequence[FeedbackRecord], dev_share: float,
@@ -259,12 +280,16 @@ def split_dev(records: Sequence[FeedbackRecord], dev_share: float,
 
 def dev_metrics(retriever: TrainableDense, dev: Sequence[FeedbackRecord], config: RopgConfig,
                 dtype: torch.dtype | None = None) -> dict[str, float]:
-    """The retriever on held-out records (no gradient, eval mode): E_pi[EVAL] (``dev_expected_eval``,
-    the criterion of early stopping), EVAL of its top-scored item (``dev_top1_eval``) and EVAL of the
-    initial retriever's top-1 (``dev_initial_eval``), each a mean over the records."""
+    """The retriever on held-out records (no gradient, eval mode), each a mean over the records:
+    E_pi[EVAL] (``dev_expected_eval``), EVAL of its top-scored item (``dev_top1_eval``), EVAL@k
+    (``dev_topk_eval``: the mean EVAL of its ``config.top_k`` top-scored items, fewer where a profile
+    has fewer), EVAL of the initial retriever's top-1 (``dev_initial_eval``) and EVAL@k of the
+    initial retriever (``dev_initial_topk_eval``: its first ``top_k`` items). ``config.criterion``
+    names the one early stopping reads (:data:`CRITERIA`)."""
     retriever.eval()
     device = retriever.device
-    sums = {"dev_expected_eval": 0.0, "dev_top1_eval": 0.0, "dev_initial_eval": 0.0}
+    sums = {"dev_expected_eval": 0.0, "dev_top1_eval": 0.0, "dev_topk_eval": 0.0, "dev_initial_eval": 0.0,
+            "dev_initial_topk_eval": 0.0}
     with torch.no_grad():
         for start in range(0, len(dev), config.micro_batch_size):
             batch = list(dev[start:start + config.micro_batch_size])
@@ -274,9 +299,16 @@ def dev_metrics(retriever: TrainableDense, dev: Sequence[FeedbackRecord], config
             evals, mask = targets(batch, config.depth, device)
             baseline = evals[:, 0]
             sums["dev_expected_eval"] += float((expected_reward(scores, mask, evals, baseline) + baseline).sum())
-            top = scores.masked_fill(~mask, float("-inf")).argmax(dim=-1)
+            masked = scores.masked_fill(~mask, float("-inf"))
+            top = masked.argmax(dim=-1)
             sums["dev_top1_eval"] += float(evals.gather(1, top[:, None]).sum())
             sums["dev_initial_eval"] += float(baseline.sum())
+            k = min(config.top_k, scores.shape[1])
+            counts = mask.sum(dim=1).clamp(max=k)  # items in each input's top k
+            ranked = masked.topk(k, dim=1).indices  # ties: the order topk gives; a slot past a profile's end is last
+            inside = torch.arange(k, device=device)[None, :] < counts[:, None]
+            sums["dev_topk_eval"] += float(((evals.gather(1, ranked) * inside).sum(1) / counts).sum())
+            sums["dev_initial_topk_eval"] += float(((evals[:, :k] * inside).sum(1) / counts).sum())
     return {k: v / len(dev) for k, v in sums.items()}
 
 

@@ -16,7 +16,8 @@ from lampkit.retrievers.encoders import load_encoder
 from lampkit.feedback import FeedbackStore, item_feedback
 from lampkit.retrievers.dense import Dense
 from lampkit.ropg.losses import kd_loss, kd_target, log_policy, rl_loss, rl_reward, sample_items
-from lampkit.ropg.method import RopgConfig, lr_multiplier, split_dev, train_ropg
+from lampkit.ropg.method import RopgConfig, best_of_curve, dev_metrics, lr_multiplier, split_dev, train_ropg
+from lampkit.ropg.records import FeedbackRecord
 from lampkit.ropg.records import feedback_records
 from lampkit.ropg.retriever import FrozenStates, SharedLowerEncoders, TrainableDense
 from lampkit.metrics.lamp import eval_signal
@@ -278,6 +279,52 @@ def test_early_stopping_keeps_the_best_dev_epoch(tiny_encoder_dir, lamp2_feedbac
     for name, tensor in kept.items():
         if not name.startswith("pooler"):
             torch.testing.assert_close(tensor, reference[name], rtol=0, atol=0)
+
+
+class _Scores:
+    """A retriever stand-in for dev_metrics: fixed scores per record (by query)."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, scores: dict[str, list[float]]) -> None:
+        self.scores = scores
+
+    def eval(self) -> None:
+        pass
+
+    def score(self, records, depth):
+        return torch.tensor([self.scores[r.query] + [0.0] * (depth - len(self.scores[r.query])) for r in records])
+
+
+def test_dev_metrics_eval_at_k_ranks_by_score_and_counts_short_profiles():
+    records = [FeedbackRecord("a", "qa", ("d1", "d2", "d3", "d4", "d5"), (0.0, 1.0, 0.0, 0.5, 1.0)),
+               FeedbackRecord("b", "qb", ("e1", "e2"), (1.0, 0.0))]
+    # a: the retriever ranks d5, d4, d2, d1 first (EVAL 1, .5, 1, 0); b has two items: e2, e1
+    retriever = _Scores({"qa": [0.1, 2.0, -1.0, 3.0, 4.0], "qb": [0.0, 5.0]})
+    got = dev_metrics(retriever, records, RopgConfig(depth=5, top_k=4, micro_batch_size=1))
+    assert got["dev_topk_eval"] == pytest.approx(((1 + 0.5 + 1 + 0) / 4 + (0 + 1) / 2) / 2)
+    assert got["dev_initial_topk_eval"] == pytest.approx(((0 + 1 + 0 + 0.5) / 4 + (1 + 0) / 2) / 2)
+    assert got["dev_top1_eval"] == pytest.approx((1.0 + 0.0) / 2) and got["dev_initial_eval"] == pytest.approx(0.5)
+    # a softer policy with the same order: EVAL@k stays, E_pi[EVAL] moves
+    soft = _Scores({q: [v / 10 for v in s] for q, s in retriever.scores.items()})
+    again = dev_metrics(soft, records, RopgConfig(depth=5, top_k=4))
+    assert again["dev_topk_eval"] == got["dev_topk_eval"] and again["dev_expected_eval"] != got["dev_expected_eval"]
+
+
+def test_the_criterion_picks_the_epoch_kept(tiny_encoder_dir, lamp2_feedback, tmp_path):
+    curve = [{"epoch": 0, "dev_expected_eval": 0.5, "dev_topk_eval": 0.2},
+             {"epoch": 1, "dev_expected_eval": 0.4, "dev_topk_eval": 0.3},
+             {"epoch": 2, "dev_expected_eval": 0.45, "dev_topk_eval": 0.3}]
+    assert best_of_curve(curve)["epoch"] == 0 and best_of_curve(curve, "top_k")["epoch"] == 1  # ties: the earliest
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        RopgConfig(criterion="ndcg")
+    examples, frame = lamp2_feedback
+    common = dict(train_layers=1, lr=5e-2, schedule="constant", warmup_ratio=0.0, dev_share=0.34, seed=3, epochs=6)
+    out = train_ropg("kd", "lamp2", examples, frame, str(tiny_encoder_dir), _config(criterion="top_k", **common),
+                     tmp_path / "topk", show_progress=False)
+    record = json.loads((out / "ropg.json").read_text())
+    values = [c["dev_topk_eval"] for c in record["dev_curve"]]
+    assert record["best_epoch"] == int(np.argmax(values)) and record["config"]["criterion"] == "top_k"
 
 
 def test_split_dev_is_seeded_and_keeps_the_order():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 from pathlib import Path
 
@@ -77,8 +78,11 @@ def setup():
 # ----- settings ------------------------------------------------------------------------------
 def test_setup_presets_and_overrides():
     book = ropg_run.RopgSetup.preset("book")
-    assert (book.train_inputs, book.config.epochs, book.config.train_layers, book.config.lr) == (100, 3, 1, 3e-4)
-    assert (book.config.dev_share, book.config.patience, book.config.batch_size) == (0.2, None, 16)
+    assert (book.train_inputs, book.config.epochs, book.config.train_layers, book.config.lr) == (100, 12, 1, 1e-4)
+    assert (book.config.dev_share, book.config.patience, book.config.batch_size) == (0.2, None, 4)
+    assert (book.config.criterion, book.config.top_k) == ("top_k", 4)
+    # 240 optimizer steps on the 80 inputs that train at the default scale: ten times the 21 of before
+    assert book.config.epochs * math.ceil(80 / book.config.batch_size) >= 10 * 21
     assert ropg_run.RopgSetup.preset("paper") == ropg_run.RopgSetup()  # the dataclass defaults are the paper's
     setup = ropg_run.RopgSetup.from_params({"ropg_epochs": 7, "ropg_train_layers": None, "ropg_train_inputs": None})
     assert setup.config.epochs == 7 and setup.config.train_layers is None and setup.train_inputs is None
