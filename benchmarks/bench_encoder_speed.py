@@ -31,7 +31,7 @@ from lampkit.data.sources import load
 from lampkit.retrievers.embedding_cache import EmbeddingCache
 from lampkit.retrievers.encoders import Encoder, has_fast_bf16, load_encoder, resolve_encoder_dtype
 from lampkit.retrievers.base import order_by_scores
-from lampkit.ropg.method import SharedLowerEncoders
+from lampkit.ropg.retriever import SharedLowerEncoders
 from lampkit.tasks import get_task
 
 

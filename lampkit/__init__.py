@@ -34,12 +34,12 @@ _FACADE: dict[str, tuple[str, str]] = {
     "load_examples": ("lampkit.pipeline", "load_examples"),
     "run_baselines": ("lampkit.pipeline", "run_baselines"),
     # ROPG (chapter 3)
-    "RopgSetup": ("lampkit.ropg.stage", "RopgSetup"),
+    "RopgSetup": ("lampkit.ropg.config", "RopgSetup"),
     "run_ropg": ("lampkit.ropg.stage", "run_ropg"),
     "rl_loss": ("lampkit.ropg.losses", "rl_loss"),
     "kd_loss": ("lampkit.ropg.losses", "kd_loss"),
     # RSPG (chapters 4 and 5)
-    "RspgConfig": ("lampkit.rspg.selection", "RspgConfig"),
+    "RspgConfig": ("lampkit.rspg.config", "RspgConfig"),
     "run_rspg": ("lampkit.rspg.stage", "run_rspg"),
     "run_ablation": ("lampkit.rspg.stage", "run_ablation"),
     "run_table3": ("lampkit.rspg.stage", "run_table3"),
@@ -52,7 +52,7 @@ _FACADE: dict[str, tuple[str, str]] = {
     "table3": ("lampkit.analysis.table3", "table3"),
     "winning_rates": ("lampkit.analysis.winning", "winning_rates"),
     # Li et al.'s long-form writing (chapter 7)
-    "LongformSettings": ("lampkit.longform.experiment", "LongformSettings"),
+    "LongformSettings": ("lampkit.longform.config", "LongformSettings"),
     "run_longform": ("lampkit.longform.experiment", "run"),
     # a chapter's parameters, validated
     "chapter_run": ("lampkit.chapters", "chapter_run"),

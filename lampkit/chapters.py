@@ -2,7 +2,7 @@
 
 A chapter's papermill parameters and its subcommand's flags come from the same classes: the core
 :class:`~lampkit.pipeline.Settings`, the stage configurations upstream of it
-(:class:`~lampkit.ropg.stage.RopgSetup`, :class:`~lampkit.rspg.selection.RspgConfig`) and the chapter's
+(:class:`~lampkit.ropg.config.RopgSetup`, :class:`~lampkit.rspg.config.RspgConfig`) and the chapter's
 run options below, plus ``preset`` (``book`` or ``paper``), which every stage configuration starts
 from. :func:`chapter_run` reads a chapter's parameters out of the notebook's namespace (an unknown
 or misspelled name, or a bad value, is an error naming it and what is allowed);
@@ -20,11 +20,10 @@ from typing import Any, Mapping
 import pandas as pd
 
 from lampkit.config import PRESETS, ConfigError, StageConfig, unknown_message
-from lampkit.longform.experiment import LongformSettings
+from lampkit.longform.config import LongformSettings
 from lampkit.pipeline import Context, Settings, context
-from lampkit.ropg.method import METHODS as ROPG_METHODS
-from lampkit.ropg.stage import RopgSetup
-from lampkit.rspg.stage import MODES, RspgConfig
+from lampkit.ropg.config import METHODS as ROPG_METHODS, RopgSetup
+from lampkit.rspg.config import MODES, RspgConfig
 
 __all__ = ["BaselinesRun", "RopgRun", "SelectionRun", "Table3Run", "Chapter", "CHAPTERS", "ChapterRun",
            "chapter_run", "add_arguments", "from_args", "parameters_source", "parameter_table"]

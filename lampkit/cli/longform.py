@@ -1,4 +1,4 @@
-"""``lampkit longform``: the command line of :mod:`lampkit.longform.experiment`."""
+"""``lampkit longform``: the command line of :mod:`lampkit.longform.experiment` (loaded when a command runs)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 import dataclasses
 
 from lampkit.cli.stages import add_save_argument, report
-from lampkit.longform.experiment import EMBEDDED_SEEDS, LongformSettings, atomic_write_json, pretrain_base, run, synth, synthetic_base_corpus
+from lampkit.longform import synth
+from lampkit.longform.config import EMBEDDED_SEEDS, LongformSettings
+from lampkit.store.io import atomic_write_json
 
 
 def _cmd_synth(args: Any) -> int:
@@ -17,6 +19,8 @@ def _cmd_synth(args: Any) -> int:
 
 
 def _cmd_run(args: Any) -> int:
+    from lampkit.longform.experiment import run  # torch: loaded when the command runs, not for --help
+
     settings = LongformSettings.from_args(args).with_(show_progress=False)
     results = run(settings)
     print(f"{settings.eval_split} split:")
@@ -30,6 +34,8 @@ def _cmd_run(args: Any) -> int:
 
 
 def _cmd_train_base(args: Any) -> int:
+    from lampkit.longform.experiment import pretrain_base, synthetic_base_corpus
+
     settings = LongformSettings(base_steps=args.steps, threads=args.threads, base_seeds=EMBEDDED_SEEDS)
     examples, texts, fingerprint = synthetic_base_corpus(EMBEDDED_SEEDS, "default", settings.base_targets)
     source = (f"the embedded long-form data, scale default, seeds {list(EMBEDDED_SEEDS)}, "

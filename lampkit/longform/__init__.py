@@ -13,6 +13,7 @@ task, optionally with the author-distinction task. One module per stage:
 - :mod:`~lampkit.longform.generator`: input sections, author-distinction pairs, the small T5;
 - :mod:`~lampkit.longform.pipeline`: configurations and the generator's inputs;
 - :mod:`~lampkit.longform.metrics`: BLEU, ROUGE-1/2/L, significance markers;
+- :mod:`~lampkit.longform.config`: the chapter's settings (no torch);
 - :mod:`~lampkit.longform.experiment`: the chapter's cached stages and ``lampkit longform``;
 - :mod:`~lampkit.longform.report`: statistics, examples and sentences for the chapter.
 """

@@ -19,7 +19,6 @@ long it took to build (``timing.json``); the chapter shows those measured times.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -29,11 +28,10 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 import torch
 
-from lampkit.config import ConfigError, StageConfig
+from lampkit.longform.config import EMBEDDED_SEEDS, LongformSettings  # (importable from here too)
 from lampkit.store.digest import sha256_parts
 from lampkit.store.cache import ArtifactCache
 from lampkit.store.deps import depends_on
-from lampkit.data.sources import resolve_scale
 from lampkit.retrievers.encoders import folder_id
 from lampkit.store.io import atomic_write_json
 from lampkit.store.report import TablesReport, tables_text
@@ -42,15 +40,13 @@ from lampkit.longform.data import SPLITS, Document, LongformExample, build_examp
 from lampkit.longform.generator import GeneratorConfig, author_pairs, load_generator, train_generator
 from lampkit.longform.metrics import METRIC_NAMES, METRICS, aggregate, markers, per_example
 from lampkit.longform.pipeline import PipelineConfig, build_inputs, chapter_configs, mixture
-from lampkit.longform.rankers import RANKERS, Entry, make_rankers
+from lampkit.longform.rankers import Entry, make_rankers
 from lampkit.longform.synthesis import DocumentFrequencies
 
-__all__ = ["EMBEDDED_BASE", "LongformSettings", "LongformResults", "data_folder", "documents", "load", "pretrain_base",
+__all__ = ["EMBEDDED_BASE", "LongformResults", "data_folder", "documents", "load", "pretrain_base",
            "synthetic_base_corpus", "base_generator", "run_config", "run"]
 
 EMBEDDED_BASE = Path(__file__).resolve().parent / "base"  # the shipped base generator (when present)
-EMBEDDED_SEEDS = (1, 2, 3, 4, 5, 6)  # the seeds of the default-scale data it was pre-trained on
-FINETUNE_STEPS = {"tiny": 10, "small": 30, "default": 50}  # per scale of the embedded data (else 50)
 
 # the code each stage depends on: its modules and what they import (a change there rebuilds its artifacts)
 DATA_MODULES = depends_on("lampkit.longform.data", "lampkit.longform.synth")
@@ -58,79 +54,6 @@ BASE_MODULES = depends_on("lampkit.longform.data", "lampkit.longform.synth", "la
                           "lampkit.longform.rankers", "lampkit.longform.synthesis", "lampkit.longform.generator",
                           "lampkit.longform.pipeline")
 GENERATOR_MODULES = depends_on(*BASE_MODULES, "lampkit.longform.metrics")
-
-
-@dataclass(frozen=True)
-class LongformSettings(StageConfig):
-    """Long-form writing (chapter 07): data, rankers, the base generator and its fine-tuning.
-
-    The settings Li et al. state (the 150-character immediate context, 250-character snippets,
-    ranked entries cut at 2,500 characters, at most 20 key elements, the 1:1 multitask mixture)
-    are constants of the stages, not options; the paper's generator (a fine-tuned LLM) has no
-    offline stand-in beyond the small T5 trained here, so the ``book`` and ``paper`` presets are
-    the same: the dataclass defaults.
-    """
-
-    data_dir: str | None = None  # a folder of {train,dev,test}.jsonl (or a mini-LaMP tree); None: embedded
-    scale: str | None = None  # None: $LAMPKIT_SCALE, else "default" (lampkit.data.sources.resolve_scale)
-    seed: int = 0
-    encoder: str | None = None  # the dense rankers' encoder (None: the embedded MiniLM)
-    eval_split: str = "test"
-    ablation_ranker: str = "RankDocBySnpt"
-    train_targets: int = 4  # current documents per training author
-    base_model: str = "embedded"  # "embedded" (shipped; pre-trained here when absent), "train", or a folder
-    base_seeds: tuple[int, ...] = EMBEDDED_SEEDS  # seeds of the data that pre-train a base trained here
-    base_targets: int = 3  # current documents per author in the base's pre-training
-    base_steps: int = 3000
-    steps: int | None = None  # fine-tuning steps per configuration (None: FINETUNE_STEPS of the scale)
-    generator: GeneratorConfig = GeneratorConfig()  # model shape, lengths (steps and rates: below)
-    base_lr: float = 3e-3
-    lr: float = 1e-3
-    threads: int = 2
-    show_progress: bool = True
-
-    NOT_OPTIONS = frozenset({"generator", "base_seeds", "show_progress"})
-    HELP = {
-        "data_dir": "a folder of {train,dev,test}.jsonl or a mini-LaMP tree (none: the embedded long-form data)",
-        "scale": "size of the embedded data: tiny, small or default (none: $LAMPKIT_SCALE, else default)",
-        "seed": "data seed (the embedded base generator is pre-trained on other seeds)",
-        "encoder": "the dense rankers' encoder: a Hugging Face name or folder (none: the embedded MiniLM)",
-        "eval_split": "split of the tables",
-        "ablation_ranker": "the ranker of the ablation table (the paper's best: RankDocBySnpt)",
-        "train_targets": "current documents per training author",
-        "base_model": "embedded (the base generator lampkit ships), train (pre-train it here) or a folder",
-        "base_targets": "current documents per author in the base's pre-training",
-        "base_steps": "pre-training steps when the base is pre-trained here",
-        "steps": "fine-tuning steps per configuration (none: 10, 30 or 50 by scale)",
-        "base_lr": "learning rate of the base's pre-training",
-        "lr": "learning rate of the fine-tuning",
-        "threads": "CPU threads for training and generation",
-    }
-    CHOICES = {"scale": tuple(synth.SCALES), "eval_split": ("dev", "test"), "ablation_ranker": RANKERS}
-
-    @property
-    def base(self) -> GeneratorConfig:
-        """The base's training: ``base_steps`` at ``base_lr``, warm-up over 5% of the steps."""
-        return dataclasses.replace(self.generator, steps=self.base_steps, lr=self.base_lr,
-                                   warmup_steps=max(1, self.base_steps // 20), threads=self.threads)
-
-    @property
-    def finetune(self) -> GeneratorConfig:
-        """A configuration's fine-tuning: ``steps`` at ``lr``, warm-up over 10% of the steps."""
-        steps = self.steps if self.steps is not None else FINETUNE_STEPS.get(str(self.scale), 50)
-        return dataclasses.replace(self.generator, steps=steps, lr=self.lr, warmup_steps=max(1, steps // 10),
-                                   threads=self.threads)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "scale", resolve_scale(self.scale))
-        if self.eval_split not in SPLITS or self.eval_split == "train":
-            raise ConfigError(f"eval_split must be dev or test, not {self.eval_split!r}")
-        if self.scale not in synth.SCALES:
-            raise ConfigError(f"scale must be one of {', '.join(synth.SCALES)}, got {self.scale!r}")
-        if self.ablation_ranker not in RANKERS:
-            raise ConfigError(f"ablation_ranker must be one of {', '.join(RANKERS)}, got {self.ablation_ranker!r}")
-        if self.data_dir is None and self.seed in self.base_seeds:
-            raise ConfigError(f"base_seeds {self.base_seeds} include the evaluation seed {self.seed}")
 
 
 # ----- data --------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -30,47 +29,17 @@ import torch
 
 from lampkit.retrievers.encoders import quiet_loading, folder_id
 from lampkit.llm.recipe import warmup_cosine
-from lampkit.llm.small_t5 import TrainConfig, build_model, build_tokenizer
+from lampkit.llm.small_t5 import build_model, build_tokenizer
+from lampkit.longform.config import GeneratorConfig  # (importable from here too)
 from lampkit.longform.data import Document
 
-__all__ = ["INSTRUCTION", "AUTHOR_INSTRUCTION", "SECTIONS", "GeneratorConfig", "build_input", "author_input",
+__all__ = ["INSTRUCTION", "AUTHOR_INSTRUCTION", "SECTIONS", "build_input", "author_input",
            "author_pairs", "train_generator", "load_generator"]
 
 INSTRUCTION = "Finish the passage in the user voice"
 AUTHOR_INSTRUCTION = "Predict whether two passages are from the same author"
 SECTIONS: tuple[str, ...] = ("passage start", "summary", "important words", "past passages")
 LABELS = ("true", "false")
-
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """Model shape and optimisation of the generator (one per pipeline configuration)."""
-
-    steps: int = 300
-    batch_size: int = 16
-    lr: float = 3e-3
-    warmup_steps: int = 30
-    weight_decay: float = 0.01
-    clip_norm: float = 1.0
-    vocab_size: int = 1500
-    d_model: int = 64
-    d_ff: int = 128
-    d_kv: int = 16
-    num_heads: int = 4
-    num_layers: int = 1
-    num_decoder_layers: int = 2
-    positional_bias: float = 4.0
-    max_input_tokens: int = 192
-    max_target_tokens: int = 72
-    pair_chars: int = 300  # each passage of an author-distinction pair is cut at this many characters
-    threads: int = 2
-
-    def model_config(self) -> TrainConfig:
-        """The fields :func:`lampkit.llm.small_t5.build_model` reads."""
-        return TrainConfig(vocab_size=self.vocab_size, d_model=self.d_model, d_ff=self.d_ff, d_kv=self.d_kv,
-                           num_heads=self.num_heads, num_layers=self.num_layers,
-                           num_decoder_layers=self.num_decoder_layers, positional_bias=self.positional_bias,
-                           dropout=0.0)
 
 
 def build_input(context: str, summary: str | None = None, keywords: Sequence[str] | None = None,

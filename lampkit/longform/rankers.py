@@ -28,11 +28,12 @@ from lampkit.retrievers.embedding_cache import TextEncoder
 from lampkit.retrievers.base import order_by_scores
 from lampkit.retrievers.bm25 import BM25Scorer
 from lampkit.retrievers.dense import dense_scores
+from lampkit.longform.config import RANKERS  # (importable from here too)
 from lampkit.longform.data import LongformExample
 from lampkit.longform.snippets import SNIPPET_CHARS, Snippet, document_snippets
 
 __all__ = ["MAX_CHARS", "Entry", "Ranker", "RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet",
-           "RankDocBySnpt", "max_by_document", "concat_entries", "RANKERS", "make_rankers"]
+           "RankDocBySnpt", "max_by_document", "concat_entries", "make_rankers"]
 
 MAX_CHARS = 2500  # the ranked entries are concatenated and cut at this many characters
 
@@ -204,7 +205,6 @@ def concat_entries(entries: Sequence[Entry], max_chars: int = MAX_CHARS, sep: st
     return sep.join(e.text for e in entries)[:max_chars]
 
 
-RANKERS: tuple[str, ...] = ("RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet", "RankDocBySnpt")
 
 
 def make_rankers(encoder: TextEncoder | None, names: Sequence[str] = RANKERS) -> list[Ranker]:

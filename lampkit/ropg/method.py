@@ -36,15 +36,14 @@ from tqdm.auto import tqdm
 from lampkit.data.layout import Example
 from lampkit.retrievers.encoders import Encoder, default_device, load_encoder, resolve_encoder_dtype
 from lampkit.ropg.losses import expected_reward, kd_loss, rl_loss, rl_reward, sample_items
-from lampkit.ropg.records import DEPTH, FeedbackRecord, feedback_records, targets
+from lampkit.ropg.config import METHODS, RopgConfig, criterion_key
+from lampkit.ropg.records import FeedbackRecord, feedback_records, targets
 from lampkit.ropg.retriever import FrozenStates, TrainableDense
 from lampkit.store.io import atomic_write_json
 from lampkit.tasks import Task, get_task
 
-__all__ = ["METHODS", "RopgConfig", "TrainingLog", "CRITERIA", "criterion_key", "best_of_curve", "lr_multiplier", "split_dev", "dev_metrics", "fit", "train_ropg"]
-
-METHODS = ("rl", "kd")
-
+# METHODS, CRITERIA, criterion_key and RopgConfig live in lampkit.ropg.config (importable from here too)
+__all__ = ["TrainingLog", "best_of_curve", "lr_multiplier", "split_dev", "dev_metrics", "fit", "train_ropg"]
 
 # ----- training ----------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -62,73 +61,11 @@ class TrainingLog:
         return best_of_curve(self.curve, self.criterion)["epoch"] if self.curve else None
 
 
-CRITERIA = {"expected": "dev_expected_eval", "top_k": "dev_topk_eval"}  # RopgConfig.criterion -> dev_metrics key
-
-
-def criterion_key(criterion: str) -> str:
-    """The :func:`dev_metrics` entry a criterion names (``expected``: E_pi[EVAL]; ``top_k``: EVAL@k)."""
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {tuple(CRITERIA)}, got {criterion!r}")
-    return CRITERIA[criterion]
-
-
 def best_of_curve(curve: Sequence[dict[str, float]], criterion: str = "expected") -> dict[str, float]:
     """The entry of a dev curve whose weights :func:`fit` keeps: the highest value of ``criterion``
-    (:data:`CRITERIA`), the earliest of a tie (epoch 0: the initial weights)."""
+    (:data:`~lampkit.ropg.config.CRITERIA`), the earliest of a tie (epoch 0: the initial weights)."""
     key = criterion_key(criterion)
     return max(curve, key=lambda c: (c[key], -c["epoch"]))
-
-
-@dataclass(frozen=True)
-class RopgConfig:
-    """ROPG settings; the defaults are the paper's (Salemi et al. section 4, with the training settings of section 6.2).
-
-    After the linear warm-up over ``warmup_ratio`` of the optimizer steps, ``schedule`` =
-    ``"linear"`` decays the learning rate linearly towards 0 at the last step (the default, as
-    ``transformers``' linear schedule with warm-up); ``"constant"`` keeps it. ``batch_size``
-    inputs make one optimizer step (the effective batch), in forward passes of
-    ``micro_batch_size`` inputs whose gradients accumulate. ``train_layers`` None trains the
-    whole encoder; N trains the top N transformer layers (see :class:`~lampkit.ropg.retriever.TrainableDense`).
-    ``dtype`` (``"bfloat16"``; ``"auto"``: as :func:`~lampkit.retrievers.encoders.resolve_encoder_dtype`,
-    bfloat16 where the hardware multiplies it fast) runs forward passes under autocast; None: float32.
-    With ``dev_share`` > 0, ``criterion`` says which held-out measure picks the epoch kept:
-    ``"expected"``, the policy's E_pi[EVAL], or ``"top_k"``, EVAL@k: the mean EVAL of the
-    ``top_k`` items the retriever scores highest, which a retriever's ranking alone decides (the
-    softmax's temperature does not move it: KD's target, a softmax of EVALs in [0, 1], is close to
-    uniform, so KD lowers E_pi[EVAL] even where it orders the items better).
-    """
-
-    depth: int = DEPTH
-    epochs: int = 10
-    batch_size: int = 64
-    micro_batch_size: int = 8
-    lr: float = 1e-5
-    warmup_ratio: float = 0.05
-    schedule: str = "linear"
-    max_grad_norm: float = 1.0
-    train_layers: int | None = None
-    max_length: int = 512
-    seed: int = 0
-    device: str | None = None
-    dtype: str | None = None
-    deterministic: bool = True
-    dev_share: float = 0.0
-    patience: int | None = None
-    criterion: str = "expected"
-    top_k: int = 4
-
-    def __post_init__(self) -> None:
-        if self.schedule not in ("linear", "constant"):
-            raise ValueError(f"schedule must be 'linear' or 'constant', got {self.schedule!r}")
-        criterion_key(self.criterion)
-        if min(self.depth, self.epochs, self.batch_size, self.micro_batch_size, self.top_k) < 1:
-            raise ValueError("depth, epochs, batch_size, micro_batch_size and top_k must be at least 1")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
-        if not 0.0 <= self.dev_share < 1.0:
-            raise ValueError(f"dev_share must lie in [0, 1), got {self.dev_share}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be at least 1 or None, got {self.patience}")
 
 
 def lr_multiplier(step: int, total: int, warmup: int, schedule: str = "linear") -> float:
@@ -285,7 +222,7 @@ def dev_metrics(retriever: TrainableDense, dev: Sequence[FeedbackRecord], config
     (``dev_topk_eval``: the mean EVAL of its ``config.top_k`` top-scored items, fewer where a profile
     has fewer), EVAL of the initial retriever's top-1 (``dev_initial_eval``) and EVAL@k of the
     initial retriever (``dev_initial_topk_eval``: its first ``top_k`` items). ``config.criterion``
-    names the one early stopping reads (:data:`CRITERIA`)."""
+    names the one early stopping reads (:data:`~lampkit.ropg.config.CRITERIA`)."""
     retriever.eval()
     device = retriever.device
     sums = {"dev_expected_eval": 0.0, "dev_top1_eval": 0.0, "dev_topk_eval": 0.0, "dev_initial_eval": 0.0,

@@ -18,11 +18,11 @@ import pandas as pd
 import torch
 
 from lampkit.data.layout import Example, LampDataError
+from lampkit.ropg.config import DEPTH  # (importable from here too)
 from lampkit.tasks import Task, get_task
 
-__all__ = ["DEPTH", "FEEDBACK_SOURCE", "FeedbackRecord", "feedback_records", "targets"]
+__all__ = ["FEEDBACK_SOURCE", "FeedbackRecord", "feedback_records", "targets"]
 
-DEPTH = 16  # l: the initial retriever's top items the policy ranges over
 FEEDBACK_SOURCE = "item feedback frame"  # the "file" named by LampDataError for a bad frame
 _FEEDBACK_COLUMNS = ("example_id", "position", "item_index", "item_id", "eval")
 

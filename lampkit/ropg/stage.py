@@ -9,8 +9,8 @@ encoder, the settings and the code, so a second call (the RSPG chapter's pool) l
 a checkpoint is a :class:`~lampkit.retrievers.dense.Dense` retriever named ``ropg-rl`` or ``ropg-kd``
 whose ``config`` names the weights' content, so feedback is stored per checkpoint.
 
-The stage's configuration is :class:`RopgSetup`: how many training inputs, and the training
-settings (:class:`~lampkit.ropg.method.RopgConfig`), with the presets ``book`` and ``paper``. Every
+The stage's configuration is :class:`~lampkit.ropg.config.RopgSetup`: how many training inputs, and the training
+settings (:class:`~lampkit.ropg.config.RopgConfig`), with the presets ``book`` and ``paper``. Every
 function that trains or loads a checkpoint takes it explicitly: chapters 04-06 pass the one they are
 given, so the pool they select from holds the retrievers chapter 03 trained with the same settings.
 """
@@ -31,21 +31,22 @@ from lampkit.store.cache import ArtifactCache
 from lampkit.data.layout import Example
 from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache, default_cache_path
 from lampkit.retrievers.encoders import DEFAULT_ENCODER, Encoder, default_device, load_encoder
-from lampkit.config import ConfigError, StageConfig
 from lampkit.pipeline import Context, Settings, context, metrics_by_retriever, run_pool
 from lampkit.store.deps import depends_on
 from lampkit.store.report import TablesReport
 from lampkit.feedback import example_key, item_feedback, llm_key
 from lampkit.analysis.paper import paper_table
 from lampkit.retrievers import Dense
-from lampkit.ropg.method import CRITERIA, METHODS, RopgConfig, best_of_curve, criterion_key, train_ropg
+from lampkit.ropg.config import METHODS, RopgSetup, criterion_key
+from lampkit.ropg.method import best_of_curve, train_ropg
 from lampkit.ropg.retriever import FrozenStates, SharedLowerEncoders
 from lampkit.metrics.significance import p_value
 from lampkit.analysis.tables import PAPER_COLUMN
 from lampkit.tasks import Task, get_task
 from lampkit.metrics.lamp import PER_EXAMPLE_COLUMN
 
-__all__ = ["RopgSetup", "ROPG_MODULES", "retriever_name", "initial_retriever", "train_examples", "train_feedback",
+# RopgSetup lives in lampkit.ropg.config (importable from here too)
+__all__ = ["ROPG_MODULES", "retriever_name", "initial_retriever", "train_examples", "train_feedback",
            "feedback_signal", "checkpoint", "checkpoints", "load_ropg", "ropg_retrievers", "RopgResults", "run_ropg",
            "comparison_table", "improvement_summary", "gains_beside_paper", "changed_example",
            "changed_example_markdown", "curves_chart", "dev_curves_chart"]
@@ -57,61 +58,6 @@ STAGE = "ropg"
 
 
 # ----- settings -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RopgSetup(StageConfig):
-    """ROPG: what a checkpoint is trained with, the training inputs and the training settings.
-
-    The dataclass defaults are the paper's (section 4 and its training details: the whole encoder,
-    Adam at 1e-5 with 5% warm-up, gradient clipping at 1, 10 epochs, effective batch 64, every
-    training input). The ``book`` preset fits two CPU cores: the top layer only and the first 100
-    training inputs, of which 20% are held out; 12 epochs at batch 4 (240 optimizer steps where 80
-    inputs train, ten times the 21 steps of batch 16 for 3 epochs that the book ran before), keeping
-    the weights of the epoch with the best EVAL@k on the held-out inputs (``criterion="top_k"``:
-    the mean EVAL of the k items ranked first, see :class:`~lampkit.ropg.method.RopgConfig`);
-    Adam at 1e-4, above the paper's 1e-5 as only one layer trains (3e-4 at batch 16 was the
-    earlier setting: of 1e-4, 3e-4 and 1e-3 tried on LaMP-2 with a prototype LLM, 1e-3 hurt
-    ROPG-RL there and on LaMP-4); forward passes run in the encoders' precision
-    (``dtype="auto"``: bfloat16 autocast where the hardware multiplies it fast).
-    """
-
-    train_inputs: int | None = None  # the first N inputs of the train split; None: all
-    config: RopgConfig = RopgConfig()
-
-    PREFIX = "ropg"
-    PRESET_VALUES = {
-        "book": {"train_inputs": 100, "epochs": 12, "batch_size": 4, "micro_batch_size": 4, "lr": 1e-4,
-                 "train_layers": 1, "dtype": "auto", "dev_share": 0.2, "patience": None, "criterion": "top_k"},
-        "paper": {},
-    }
-    HELP = {
-        "train_inputs": "first N inputs of the train split that get item feedback (all: every input)",
-        "depth": "l: the initial retriever's top items each scored by the LLM",
-        "epochs": "training epochs",
-        "batch_size": "inputs per optimizer step (the effective batch)",
-        "micro_batch_size": "inputs per forward pass (gradients accumulate up to batch_size)",
-        "lr": "Adam's peak learning rate",
-        "warmup_ratio": "share of the optimizer steps with a linear warm-up",
-        "schedule": "learning rate after the warm-up: linear decay or constant",
-        "max_grad_norm": "gradient clipping norm",
-        "train_layers": "top transformer layers trained (all: the whole encoder)",
-        "max_length": "tokens of each encoded text",
-        "seed": "seed of the training (order, sampling, dropout)",
-        "device": "torch device (none: cuda when available, else cpu)",
-        "dtype": "forward passes under autocast: bfloat16, or auto (bfloat16 where the hardware is fast); none: float32",
-        "deterministic": "deterministic torch algorithms",
-        "dev_share": "share of the training inputs held out to stop training and pick the best epoch (0: none)",
-        "patience": "epochs without a better dev criterion before training stops (none: every epoch)",
-        "criterion": "what picks the epoch kept: expected (E_pi[EVAL]) or top_k (EVAL of the top_k items ranked first)",
-        "top_k": "items the top_k criterion averages (the prompt's k)",
-    }
-    CHOICES = {"schedule": ("linear", "constant"), "dtype": ("auto", "bfloat16"), "criterion": tuple(CRITERIA)}
-    NONE_WORD = {"train_inputs": "all", "train_layers": "all", "device": "auto", "dtype": "float32", "patience": "none"}
-
-    def __post_init__(self) -> None:
-        if self.train_inputs is not None and self.train_inputs < 1:
-            raise ConfigError(f"train_inputs must be at least 1 or None (all), got {self.train_inputs}")
-
-
 def retriever_name(method: str) -> str:
     """``rl`` -> ``ropg-rl``, ``kd`` -> ``ropg-kd``."""
     if method not in METHODS:

@@ -16,10 +16,9 @@ import torch
 
 from lampkit.rspg.texts import SelectorParts
 
-__all__ = ["HEADS", "HEAD_HIDDEN", "InteractionHead"]
+__all__ = ["HEAD_HIDDEN", "InteractionHead"]
 
 
-HEADS = ("linear", "interaction")
 HEAD_HIDDEN = 128  # the interaction head's projection and hidden width
 
 

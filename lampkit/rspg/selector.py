@@ -41,7 +41,8 @@ from lampkit.retrievers.embedding_cache import CachedEncoder, EmbeddingCache
 from lampkit.retrievers.encoders import Encoder, default_device, load_encoder, mean_pool, model_inputs
 from lampkit.store.io import atomic_write_bytes, atomic_write_json
 from lampkit.ropg.method import lr_multiplier
-from lampkit.rspg.heads import HEAD_HIDDEN, HEADS, InteractionHead, _index_parts, _parts_pool_size, _PartsIndex
+from lampkit.rspg.config import HEADS
+from lampkit.rspg.heads import HEAD_HIDDEN, InteractionHead, _index_parts, _parts_pool_size, _PartsIndex
 from lampkit.rspg.oracle import OracleBounds, oracle_bounds, oracle_choices, success_rate
 from lampkit.rspg.texts import OUTPUT_SHARE, SelectorParts, entry_texts, input_coverage, input_fits, selector_text
 
@@ -141,7 +142,7 @@ class Selector(torch.nn.Module):
                      frozen: bool = False, encoder_layers: int | None = None, head: str = "linear",
                      with_output: bool = False) -> "Selector":
         """A new selector on the encoder ``name_or_path`` (see :func:`lampkit.retrievers.encoders.load_encoder`),
-        cut to its bottom ``encoder_layers`` transformer layers unless None, with a ``head`` of :data:`~lampkit.rspg.heads.HEADS`.
+        cut to its bottom ``encoder_layers`` transformer layers unless None, with a ``head`` of :data:`~lampkit.rspg.config.HEADS`.
 
         The head starts from torch's default initialisation: seed torch first for a repeatable one.
         """

@@ -1,6 +1,8 @@
 """The lampkit command line on small files (synth, validate, evaluate, stats)."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -62,3 +64,19 @@ def test_validate_fails_on_a_broken_tree(tmp_path, capsys):
     assert main(["validate", str(tmp_path), "--task", "lamp2"]) == 1
     out = capsys.readouterr().out
     assert "dev_questions.json" in out and "tag" in out and str(records[1]["id"]) in out
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["ropg", "--help"], ["rspg", "--help"], ["longform", "run", "--help"],
+                                  ["claims", "--help"]])
+def test_help_and_chapter_checks_load_no_torch(argv):
+    """The parser (every stage's flags, from the stage configs) and a chapter's parameter check are
+    built from torch-free config modules: ``lampkit --help`` does not wait for torch to load."""
+    code = ("import contextlib, io, sys\nfrom lampkit.cli import build_parser\n"
+            f"with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            f"    build_parser().parse_args({argv!r})\n"
+            "from lampkit.chapters import chapter_run\n"
+            "chapter_run('04_selection', {'preset': 'paper', 'task': 'lamp2'}).table()\n"
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]"]

@@ -8,7 +8,7 @@ import pytest
 
 from lampkit.store.cache import ArtifactCache
 from lampkit.longform import experiment
-from lampkit.longform.generator import GeneratorConfig
+from lampkit.longform.config import FINETUNE_STEPS, GeneratorConfig
 from lampkit.longform.metrics import METRICS
 from lampkit.longform.pipeline import PipelineConfig, build_inputs, chapter_configs
 from lampkit.cli import longform as longform_cli
@@ -82,7 +82,7 @@ def test_the_shipped_base_is_used_only_while_the_data_it_learned_is_current(tiny
 def test_the_scale_comes_from_the_environment_when_unset_and_sets_the_fine_tuning_steps(monkeypatch):
     monkeypatch.setenv("LAMPKIT_SCALE", "tiny")
     settings = experiment.LongformSettings()
-    assert settings.scale == "tiny" and settings.finetune.steps == experiment.FINETUNE_STEPS["tiny"]
+    assert settings.scale == "tiny" and settings.finetune.steps == FINETUNE_STEPS["tiny"]
     assert experiment.LongformSettings(scale="small", steps=7).finetune.steps == 7
     monkeypatch.delenv("LAMPKIT_SCALE")
     assert experiment.LongformSettings().scale == "default"
