@@ -23,14 +23,14 @@ def toc_pages(book: Path = ROOT / "book") -> list[str]:
     return [toc["root"], *(f for _, files in toc_parts(book) for f in files)]
 
 
-def run_chapter(name, tmp_path, **params):
+def run_chapter(name, tmp_path, timeout=600, **params):
     out = tmp_path / f"{name}.out.ipynb"
     args = [sys.executable, "-m", "papermill", str(ROOT / "book" / f"{name}.ipynb"), str(out),
             "--log-level", "ERROR", "-k", "python3"]
     for key, value in params.items():
         args += ["-p", key, str(value)]
     env = dict(os.environ, LAMPKIT_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
-    subprocess.run(args, check=True, env=env, cwd=ROOT / "book", timeout=600)
+    subprocess.run(args, check=True, env=env, cwd=ROOT / "book", timeout=timeout)
     return nbformat.read(out, as_version=4)
 
 

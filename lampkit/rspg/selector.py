@@ -207,7 +207,14 @@ class Selector(torch.nn.Module):
         if self.head_kind == "interaction":
             return self.score_parts(texts)
         pool = _pool_size(texts)
-        return self.score_texts([t for group in texts for t in group]).view(len(texts), pool)
+        flat = [t for group in texts for t in group]
+        # retrievers that return the same entries give the same text: encode each distinct text once
+        distinct = list(dict.fromkeys(flat))
+        if len(distinct) == len(flat):
+            return self.score_texts(flat).view(len(texts), pool)
+        where = {t: i for i, t in enumerate(distinct)}
+        scores = self.score_texts(distinct)
+        return scores[torch.tensor([where[t] for t in flat], device=scores.device)].view(len(texts), pool)
 
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write the head and the settings, and unless frozen the encoder and tokenizer (safetensors)."""

@@ -46,3 +46,19 @@ def test_longformer_selector_trains_with_the_papers_settings_and_round_trips(tmp
     chosen = predict(selector, texts)
     loaded = Selector.from_pretrained(selector.save_pretrained(tmp_path / "selector"), device="cpu")
     np.testing.assert_array_equal(predict(loaded, texts), chosen)
+
+
+def test_a_text_shared_by_retrievers_is_encoded_once_with_the_same_scores(tiny_longformer_dir, monkeypatch):
+    """Retrievers that return the same entries give one selector text: the forward pass encodes
+    it once, and the scores equal those of encoding every text apart."""
+    sel = Selector.from_encoder(str(tiny_longformer_dir), max_length=64, device="cpu").eval()
+    groups = [["input one with a, b", "input one with a, b", "input one, none"],
+              ["input two with c", "input two with d", "input two with c"]]
+    with torch.no_grad():
+        apart = torch.stack([sel.score_texts(group) for group in groups])
+        seen = []
+        score_texts = sel.score_texts
+        monkeypatch.setattr(sel, "score_texts", lambda texts, cache=None: seen.append(list(texts)) or score_texts(texts))
+        together = sel(groups)
+    assert seen == [["input one with a, b", "input one, none", "input two with c", "input two with d"]]
+    torch.testing.assert_close(together, apart, rtol=0, atol=1e-6)
