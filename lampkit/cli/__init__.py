@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from lampkit.analysis.methods import BASELINES
+from lampkit.config import ConfigError
+from lampkit.data.records import LampDataError
 from lampkit.pipeline import Settings
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "parse_shard", "parse_retrievers"]
 
 DATA_OPTIONS = ("task", "data_dir", "scale", "seed")  # the core settings that name the data
 
@@ -19,6 +24,38 @@ def _data_settings(args: argparse.Namespace) -> argparse.Namespace:
     """``args`` with the data settings resolved as every chapter resolves them (:class:`Settings`)."""
     settings = Settings.from_args(args)
     return argparse.Namespace(**{**vars(args), **{name: getattr(settings, name) for name in DATA_OPTIONS}})
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake reported on one line (``lampkit feedback: error: ...``), exit status 2."""
+
+    def error(self, message: str):  # noqa: D102 (argparse's hook)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``START:STOP`` (inputs START..STOP-1 of each split), with 0 <= START < STOP."""
+    start, colon, stop = text.partition(":")
+    try:
+        start_i, stop_i = int(start), int(stop)
+    except ValueError:
+        start_i = stop_i = None
+    if not colon or start_i is None or not 0 <= start_i < stop_i:
+        raise argparse.ArgumentTypeError(f"--shard takes START:STOP with 0 <= START < STOP (e.g. 0:100), got {text!r}")
+    return start_i, stop_i
+
+
+def parse_retrievers(text: str) -> tuple[str, ...] | None:
+    """Comma-separated names of the baseline pool (``all``: every one, returned as None); names are
+    case-sensitive and an unknown one is an error listing the choices."""
+    if text == "all":
+        return None
+    names = tuple(n.strip() for n in text.split(","))
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown retriever(s) {', '.join(map(repr, unknown))}; "
+                                         f"choose from {', '.join(BASELINES)} or all")
+    return tuple(dict.fromkeys(names))
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -82,13 +119,15 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
     ctx = context(Settings.from_args(args))
     pool = baseline_pool(ctx.encoder)
-    if args.retrievers != "all":
-        wanted = args.retrievers.split(",")
-        pool = [r for r in pool if r.name in wanted]
-    start, _, stop = args.shard.partition(":") if args.shard else ("", "", "")
+    if args.retrievers is not None:
+        pool = [r for r in pool if r.name in args.retrievers]
     for t in ctx.tasks:
         examples = ctx.examples(t, args.split)
-        examples = examples[int(start) if start else None:int(stop) if stop else None]
+        if args.shard is not None:
+            start, stop = args.shard
+            if start >= len(examples):
+                raise ConfigError(f"--shard {start}:{stop} starts past the {len(examples)} {t.name} {args.split} inputs")
+            examples = examples[start:stop]
         df = run_pool(ctx, t, args.split, pool, examples)
         print(f"{t.name} {args.split} inputs {len(examples)}:")
         print(metrics_by_retriever(df, t, examples).round(4).to_string())
@@ -105,7 +144,9 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lampkit", description=__doc__)
+    parser = _Parser(prog="lampkit", description=__doc__)
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also LAMPKIT_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="write the embedded mini-LaMP benchmark in the official layout")
@@ -150,8 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feedback", help="pool feedback: each retriever's prompt, the LLM's output, metrics")
     Settings.add_arguments(p)
     p.add_argument("--split", default="dev", choices=["train", "dev", "test"], help="the split to run (default: dev)")
-    p.add_argument("--retrievers", default="all", help="comma-separated names of the baseline pool, or all")
-    p.add_argument("--shard", default=None, help="input range START:STOP of each split, e.g. 0:100")
+    p.add_argument("--retrievers", default=None, type=parse_retrievers, metavar="NAMES",
+                   help=f"comma-separated names of the baseline pool ({', '.join(BASELINES)}), or all (default: all)")
+    p.add_argument("--shard", default=None, type=parse_shard, metavar="START:STOP",
+                   help="inputs START..STOP-1 of each split, 0 <= START < STOP, e.g. 0:100 (default: every input)")
     p.set_defaults(func=_cmd_feedback)
 
     p = sub.add_parser("merge", help="merge feedback store shards into one store")
@@ -170,11 +213,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# a mistake in what the user typed (exit status 2) or in the files they gave (exit status 1)
+USAGE_ERRORS = (ConfigError,)
+DATA_ERRORS = (LampDataError, FileNotFoundError, NotADirectoryError, IsADirectoryError, sqlite3.DatabaseError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a user's mistake is one line ``lampkit: error: ...`` (status 2 for usage, 1 for
+    data), its traceback shown only with ``--debug`` or ``LAMPKIT_DEBUG=1``."""
     argv = list(argv) if argv is not None else sys.argv[1:]
     args = build_parser().parse_args(argv)
     args.argv = argv  # the command line as typed (a saved table's provenance names it)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except USAGE_ERRORS + DATA_ERRORS as err:
+        if args.debug or os.environ.get("LAMPKIT_DEBUG") == "1":
+            raise
+        status = 2 if isinstance(err, USAGE_ERRORS) else 1
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"lampkit: error: {message} (--debug shows the traceback)", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":  # pragma: no cover

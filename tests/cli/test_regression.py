@@ -90,9 +90,11 @@ def test_measured_tables_are_saved_but_not_compared(tmp_path):
     assert set(read_tables(tmp_path / "m", include_measured=True)) == {"values", "counts", "timings"}
 
 
-def test_regression_command_needs_stored_tables(tmp_path):
+def test_regression_command_needs_stored_tables(tmp_path, capsys):
+    assert main(["regression", "--check", "--expected", str(tmp_path)]) == 1
+    assert "regression --write" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="regression --write"):
-        main(["regression", "--check", "--expected", str(tmp_path)])
+        main(["--debug", "regression", "--check", "--expected", str(tmp_path)])
     assert main(["regression", "--check", "--stages", "nope", "--expected", str(tmp_path)]) == 2
 
 
