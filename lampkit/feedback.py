@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from lampkit.config import ConfigError
 from lampkit.store.deps import depends_on
 from lampkit.store import sqlite
 from lampkit.store.digest import sha256_text
@@ -35,7 +36,7 @@ from lampkit.data.layout import Example
 from lampkit.metrics.lamp import eval_signal, per_example
 from lampkit.tasks import Task, TokenCounter, get_task
 
-__all__ = ["Generator", "FeedbackStore", "example_key", "llm_key", "pool_feedback", "item_feedback",
+__all__ = ["Generator", "FeedbackStore", "example_key", "llm_key", "pool_feedback", "item_feedback", "require_golds",
            "merge", "eval_matrix", "FEEDBACK_MODULES"]
 
 # the code feedback rows depend on: this module and every lampkit module it imports (prompts, metrics, ...)
@@ -162,6 +163,16 @@ def _retriever_config(retriever: Any) -> Mapping[str, Any]:
     return dict(config) if config else {"name": retriever.name}
 
 
+def require_golds(task: Task, examples: Sequence[Example]) -> None:
+    """Refuse inputs without a gold output where metrics need one (the benchmark hides its test
+    split's golds): a :class:`~lampkit.config.ConfigError` naming the first such input and the dev split."""
+    missing = [ex.id for ex in examples if ex.output is None]
+    if missing:
+        raise ConfigError(f"{len(missing)} of {len(examples)} {task.name} inputs have no gold output (first: id "
+                          f"{missing[0]!r}); their metrics need golds, which LaMP hides for its test split: "
+                          f"use the dev split (chapters: -p eval_split dev; lampkit feedback: --split dev)")
+
+
 def pool_feedback(task: str | Task, examples: Sequence[Example], retrievers: Sequence[Any], llm: Generator,
                   store: FeedbackStore | None = None, k: int = 4, max_length: int | None = None,
                   chunk_size: int = 256, batch_size: int = 32, show_progress: bool = True) -> pd.DataFrame:
@@ -172,6 +183,7 @@ def pool_feedback(task: str | Task, examples: Sequence[Example], retrievers: Seq
     metrics (``eval`` included).
     """
     t = get_task(task)
+    require_golds(t, examples)
     store = store or FeedbackStore()
     max_length = max_length or int(llm.settings.get("max_input_length", 512))
     keys = [example_key(t, ex) for ex in examples]
@@ -222,6 +234,7 @@ def item_feedback(task: str | Task, examples: Sequence[Example], initial: Any, l
     position, item_index, item_id, output, eval``.
     """
     t = get_task(task)
+    require_golds(t, examples)
     store = store or FeedbackStore()
     max_length = max_length or int(llm.settings.get("max_input_length", 512))
     keys = [example_key(t, ex) for ex in examples]

@@ -61,3 +61,16 @@ def test_shard_and_retriever_parsers():
     assert parse_shard("0:100") == (0, 100) and parse_shard("3:4") == (3, 4)
     assert parse_retrievers("all") is None
     assert parse_retrievers("bm25,dense,bm25") == ("bm25", "dense")
+
+
+def test_feedback_on_a_test_split_without_golds_names_the_dev_split(tmp_path, capsys):
+    from lampkit.data.layout import split_paths
+    from lampkit.tasks import get_task
+
+    assert main(["synth", "--out", str(tmp_path / "data"), "--task", "lamp2", "--scale", "tiny"]) == 0
+    split_paths(tmp_path / "data", get_task("lamp2"), "test", "time")[1].unlink()  # the benchmark's test split
+    capsys.readouterr()
+    assert main(["feedback", "--data-dir", str(tmp_path / "data"), "--task", "lamp2", "--split", "test",
+                 "--store", str(tmp_path / "fb.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no gold output" in err and "--split dev" in err

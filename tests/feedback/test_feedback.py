@@ -130,3 +130,18 @@ def test_shards_merge_to_the_whole(tmp_path):
     df = pool_feedback("lamp2", lamp2_examples(40), [NoPersonalization(), Recency()], llm, merged,
                        show_progress=False)
     assert len(df) == 80 and llm.calls == 0
+
+
+def test_inputs_without_golds_are_refused_naming_the_dev_split(tmp_path):
+    """LaMP hides its test split's golds: metrics on it were a TypeError traceback; now one message
+    naming the first input without a gold and the dev split."""
+    import pytest
+
+    from lampkit.config import ConfigError
+
+    examples = lamp2_examples(4)
+    examples[2].output = None
+    for run in (lambda: pool_feedback("lamp2", examples, [NoPersonalization()], FakeLLM(), FeedbackStore(tmp_path / "a.sqlite")),
+                lambda: item_feedback("lamp2", examples, Recency(), FakeLLM(), FeedbackStore(tmp_path / "b.sqlite"))):
+        with pytest.raises(ConfigError, match=r"1 of 4 lamp2 inputs have no gold output \(first: id 'q2'\).*eval_split dev"):
+            run()
