@@ -26,8 +26,24 @@ def _data_settings(args: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(args), **{name: getattr(settings, name) for name in DATA_OPTIONS}})
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help that shows each option's default where its text does not already say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (action.option_strings and not action.required and "default" not in text and "%(default)" not in text
+                and action.default not in (None, False, argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a mistake reported on one line (``lampkit feedback: error: ...``), exit status 2."""
+    """argparse, with a mistake reported on one line (``lampkit feedback: error: ...``), exit status 2,
+    and every option's default in its help."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D102 (argparse's hook)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -155,29 +171,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="check a folder of LaMP files (layout, fields, ids, dates)")
-    p.add_argument("data_dir", type=Path)
-    p.add_argument("--task", default="all")
-    p.add_argument("--scheme", default="time", choices=["time", "user"])
+    p.add_argument("data_dir", type=Path, help="folder of LaMP files (the official layout)")
+    p.add_argument("--task", default="all", help="comma-separated task names (lamp1..lamp7), or all")
+    p.add_argument("--scheme", default="time", choices=["time", "user"], help="the benchmark's split scheme")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("evaluate", help="official metrics of predictions against golds, as JSON")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, help="the task the outputs belong to (lamp1..lamp7)")
     p.add_argument("--golds", required=True, type=Path, help="outputs file with the gold outputs")
     p.add_argument("--preds", required=True, type=Path, help="predictions in the same layout")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("stats", help="dataset statistics in the shape of the paper's Table 1")
     Settings.add_arguments(p, only=DATA_OPTIONS)
-    p.add_argument("--scheme", default="time", choices=["time", "user"])
+    p.add_argument("--scheme", default="time", choices=["time", "user"], help="the benchmark's split scheme")
     p.set_defaults(func=_cmd_stats)
 
     llm = sub.add_parser("llm", help="the frozen LLM").add_subparsers(dest="llm_command", required=True)
     p = llm.add_parser("train", help="train the embedded small T5 from scratch on mini-LaMP")
-    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="folder of the trained model (a card beside it)")
     Settings.add_arguments(p, only=DATA_OPTIONS)
     p.add_argument("--eval-seed", type=int, default=0, help="mini-LaMP seed of the dev sets in the model card")
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the recipe's)")
+    p.add_argument("--batch-size", type=int, default=None, help="training batch size (default: the recipe's)")
     p.add_argument("--data-seeds", default=None, help="comma-separated mini-LaMP seeds to train on (default 1,2,3,4)")
     p.add_argument("--quick", action="store_true", help="a few dozen steps of a tiny model (for tests)")
     p.add_argument("--strategy-weights", default=None,
@@ -198,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_feedback)
 
     p = sub.add_parser("merge", help="merge feedback store shards into one store")
-    p.add_argument("shards", nargs="+", type=Path)
-    p.add_argument("--into", required=True, type=Path)
+    p.add_argument("shards", nargs="+", type=Path, help="feedback stores to merge (each must exist)")
+    p.add_argument("--into", required=True, type=Path, help="the merged store (created or extended)")
     p.set_defaults(func=_cmd_merge)
 
     # the chapters' stages (02-06), each with the flags of its chapter's configurations, and long-form (07)

@@ -54,9 +54,9 @@ def add_cli(sub: Any) -> None:
     longform = sub.add_parser("longform", help="long-form personalized writing (Li et al. 2023, chapter 07)")
     lsub = longform.add_subparsers(dest="longform_command", required=True)
     p = lsub.add_parser("synth", help="write the embedded long-form data as {out}/longform/{split}.jsonl")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", default="default", choices=list(synth.SCALES))
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="seed of the long-form data")
+    p.add_argument("--scale", default="default", choices=list(synth.SCALES), help="size of the long-form data")
     p.set_defaults(func=_cmd_synth)
     p = lsub.add_parser("run", help="rankers and ablations of the multistage pipeline; prints both tables "
                         "(the flags are chapter 07's parameters)")
@@ -66,7 +66,7 @@ def add_cli(sub: Any) -> None:
     p.set_defaults(func=_cmd_run)
     p = lsub.add_parser("train-base", help="pre-train the base generator (the one lampkit ships: --out "
                         "lampkit/longform/base)")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--steps", type=int, default=LongformSettings.base_steps)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", required=True, type=Path, help="folder of the trained base generator")
+    p.add_argument("--steps", type=int, default=LongformSettings.base_steps, help="pre-training steps")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.set_defaults(func=_cmd_train_base)

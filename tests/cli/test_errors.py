@@ -74,3 +74,27 @@ def test_feedback_on_a_test_split_without_golds_names_the_dev_split(tmp_path, ca
                  "--store", str(tmp_path / "fb.sqlite")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "no gold output" in err and "--split dev" in err
+
+
+def _options(parser, path=("lampkit",)):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _options(sub, (*path, name))
+        elif not isinstance(action, argparse._HelpAction):
+            yield " ".join(path), action
+
+
+def test_every_option_has_help_and_shows_its_default():
+    """Every option and argument of every subcommand has help text; an option with a default shows it."""
+    from lampkit.cli import _Formatter, build_parser
+
+    options = list(_options(build_parser()))
+    assert len(options) > 100
+    assert [(where, a.dest) for where, a in options if not a.help] == []
+    formatter = _Formatter("lampkit")
+    for where, a in options:
+        if a.option_strings and not a.required and a.default not in (None, False):
+            assert "default" in formatter._get_help_string(a), (where, a.dest)
