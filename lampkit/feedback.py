@@ -272,13 +272,22 @@ def item_feedback(task: str | Task, examples: Sequence[Example], initial: Any, l
 
 
 def merge(sources: Sequence[str | Path], into: str | Path) -> FeedbackStore:
-    """Copy every row of the shard files ``sources`` into the store at ``into`` (duplicates ignored)."""
+    """Copy every row of the shard files ``sources`` into the store at ``into`` (duplicates ignored).
+
+    Every shard must be an existing file, checked before anything is written (sqlite's ATTACH would
+    create a mistyped path as an empty database); a file that is not a feedback store is named."""
+    for src in sources:
+        if not Path(src).is_file():
+            raise FileNotFoundError(f"feedback shard {src} does not exist or is not a file: nothing merged")
     target = FeedbackStore(into)
     with target._connect() as con:
         for n, src in enumerate(sources):
-            con.execute(f"ATTACH DATABASE ? AS s{n}", [str(src)])
-            for table in ("generations", "pool", "items"):
-                con.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM s{n}.{table}")
+            try:
+                con.execute(f"ATTACH DATABASE ? AS s{n}", [str(src)])
+                for table in ("generations", "pool", "items"):
+                    con.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM s{n}.{table}")
+            except sqlite3.DatabaseError as err:
+                raise sqlite3.DatabaseError(f"feedback shard {src} is not a feedback store ({err})") from err
             con.commit()
             con.execute(f"DETACH DATABASE s{n}")
     return target

@@ -98,3 +98,16 @@ def test_every_option_has_help_and_shows_its_default():
     for where, a in options:
         if a.option_strings and not a.required and a.default not in (None, False):
             assert "default" in formatter._get_help_string(a), (where, a.dest)
+
+
+def test_merge_of_a_missing_or_foreign_shard_creates_nothing(tmp_path, capsys):
+    """Was: sqlite's ATTACH created the mistyped shard as an empty file, then a traceback."""
+    missing, into = tmp_path / "missing.sqlite", tmp_path / "all.sqlite"
+    assert main(["merge", str(missing), "--into", str(into)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "missing.sqlite does not exist" in err
+    assert not missing.exists() and not into.exists()
+    foreign = tmp_path / "notes.sqlite"
+    foreign.write_bytes(b"not a database at all, just some bytes " * 100)
+    assert main(["merge", str(foreign), "--into", str(into)]) == 1
+    assert "notes.sqlite is not a feedback store" in capsys.readouterr().err
