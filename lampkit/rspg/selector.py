@@ -207,14 +207,9 @@ class Selector(torch.nn.Module):
         if self.head_kind == "interaction":
             return self.score_parts(texts)
         pool = _pool_size(texts)
-        flat = [t for group in texts for t in group]
-        # retrievers that return the same entries give the same text: encode each distinct text once
-        distinct = list(dict.fromkeys(flat))
-        if len(distinct) == len(flat):
-            return self.score_texts(flat).view(len(texts), pool)
-        where = {t: i for i, t in enumerate(distinct)}
+        distinct, index = _distinct_texts(texts)
         scores = self.score_texts(distinct)
-        return scores[torch.tensor([where[t] for t in flat], device=scores.device)].view(len(texts), pool)
+        return scores[torch.tensor(index, device=scores.device)].view(len(texts), pool)
 
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write the head and the settings, and unless frozen the encoder and tokenizer (safetensors)."""
@@ -258,6 +253,14 @@ class Selector(torch.nn.Module):
         selector.dev_history = [float(v) for v in config.get("dev_history", [])]
         selector.best_epoch = config.get("best_epoch")
         return selector.eval()
+
+
+def _distinct_texts(texts: Sequence[Sequence[str]]) -> tuple[list[str], list[int]]:
+    """The distinct texts of the per-input groups ``texts``, and for each text of the groups, in order,
+    its place among them: retrievers that return the same entries give the same text, encoded once."""
+    distinct: dict[str, int] = {}
+    index = [distinct.setdefault(t, len(distinct)) for group in texts for t in group]
+    return list(distinct), index
 
 
 def _pool_size(texts: Sequence[Sequence[str]]) -> int:
@@ -347,10 +350,9 @@ def train_selector(train_texts: Sequence[Sequence[str]] | Sequence[SelectorParts
         def logits(idx: list[int]) -> torch.Tensor:
             return selector._parts_logits(parts_features, parts_index, idx)
     elif selector.frozen:
-        distinct = list(dict.fromkeys(t for group in train_texts for t in group))
-        where = {t: i for i, t in enumerate(distinct)}
+        distinct, flat_index = _distinct_texts(train_texts)
         features = selector.embed(distinct, cache, show_progress)
-        index = torch.tensor([[where[t] for t in group] for group in train_texts], device=selector.device)
+        index = torch.tensor(flat_index, device=selector.device).view(len(train_texts), -1)
 
         def logits(idx: list[int]) -> torch.Tensor:
             return selector.head(features[index[idx]]).squeeze(-1)
@@ -440,11 +442,9 @@ def predict(selector: Selector, texts: Sequence[Sequence[str]] | Sequence[Select
                     selector._parts_logits(features, index, range(start, min(start + 256, len(texts)))).float().cpu().numpy()
                     for start in range(0, len(texts), 256)])
             elif selector.frozen:
-                flat = [t for group in texts for t in group]
-                distinct = list(dict.fromkeys(flat))
+                distinct, index = _distinct_texts(texts)
                 scores = selector.head(selector.embed(distinct, cache, show_progress)).squeeze(-1).float().cpu().numpy()
-                where = {t: i for i, t in enumerate(distinct)}
-                logits = scores[[where[t] for t in flat]].reshape(len(texts), pool)
+                logits = scores[index].reshape(len(texts), pool)
             else:
                 logits = np.concatenate([selector(texts[start:start + batch_size]).float().cpu().numpy()
                                          for start in range(0, len(texts), batch_size)])
