@@ -68,7 +68,7 @@ def parse_retrievers(text: str) -> tuple[str, ...] | None:
         return None
     names = tuple(n.strip() for n in text.split(","))
     unknown = [n for n in names if n not in BASELINES]
-    if unknown or not names:
+    if unknown:
         raise argparse.ArgumentTypeError(f"unknown retriever(s) {', '.join(map(repr, unknown))}; "
                                          f"choose from {', '.join(BASELINES)} or all")
     return tuple(dict.fromkeys(names))
