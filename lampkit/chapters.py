@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
+    import pandas as pd
 
 from lampkit.config import PRESETS, ConfigError, StageConfig, unknown_message
 from lampkit.longform.config import LongformSettings
@@ -247,6 +249,8 @@ def parameters_source(chapter: str) -> str:
 
 def parameter_table(run: ChapterRun) -> pd.DataFrame:
     """Setting, this run's value and the two presets' values, for every stage setting of ``run``."""
+    import pandas as pd
+
     rows = []
     for cls, config in run.configs.items():
         if not cls.PREFIX:

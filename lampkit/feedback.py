@@ -21,11 +21,13 @@ import json
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
+
+if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
+    import pandas as pd
 
 from lampkit.config import ConfigError
 from lampkit.store.deps import depends_on
@@ -182,6 +184,8 @@ def pool_feedback(task: str | Task, examples: Sequence[Example], retrievers: Seq
     with columns ``example_id, retriever, prompt, items, output`` and the task's per-example
     metrics (``eval`` included).
     """
+    import pandas as pd
+
     t = get_task(task)
     require_golds(t, examples)
     store = store or FeedbackStore()
@@ -233,6 +237,8 @@ def item_feedback(task: str | Task, examples: Sequence[Example], initial: Any, l
     Profiles shorter than ``depth`` give fewer rows (never padded). Columns: ``example_id,
     position, item_index, item_id, output, eval``.
     """
+    import pandas as pd
+
     t = get_task(task)
     require_golds(t, examples)
     store = store or FeedbackStore()

@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
+    import pandas as pd
 
 from lampkit.analysis import methods
 from lampkit.config import ConfigError, StageConfig
@@ -201,6 +202,8 @@ def run_pool(ctx: Context | Settings, task: str | Task, split: str, retrievers: 
 
 def metrics_by_retriever(df: pd.DataFrame, task: str | Task, examples: Sequence[Example]) -> pd.DataFrame:
     """Aggregate metrics per retriever (rows) from pool feedback, with the official semantics."""
+    import pandas as pd
+
     t = get_task(task)
     golds = {str(ex.id): ex.output for ex in examples}
     rows = []
@@ -227,12 +230,16 @@ class BaselineResults(TablesReport):
     examples: dict[str, dict[str, list[Example]]]
 
     def winning_rates(self, split: str = "test") -> pd.DataFrame:
+        import pandas as pd
+
         from lampkit.analysis.winning import winning_rates
 
         frames = [winning_rates(per[split], t, self.retrievers).assign(task=t) for t, per in self.feedback.items()]
         return pd.concat(frames, ignore_index=True)
 
     def retrieval_matters(self, split: str = "dev") -> pd.DataFrame:
+        import pandas as pd
+
         from lampkit.analysis.winning import retrieval_matters
 
         return pd.DataFrame([retrieval_matters(per[split], t, self.retrievers) for t, per in self.feedback.items()])

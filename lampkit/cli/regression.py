@@ -38,9 +38,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
+    import pandas as pd
 
 from lampkit.store.io import atomic_write_json
 from lampkit.store.report import PROVENANCE, read_tables

@@ -24,9 +24,10 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, runtime_checkable
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
+    import pandas as pd
 
 from lampkit.store.deps import depends_on, module_path
 from lampkit.store.io import atomic_write_json, atomic_write_text
@@ -146,6 +147,8 @@ def provenance(command: str | None = None, settings: Mapping[str, Any] | None = 
 
 # ----- saving and reading -------------------------------------------------------------------
 def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     if isinstance(frame.columns, pd.MultiIndex):
         frame = frame.copy()
         frame.columns = [" | ".join(str(p) for p in col if str(p)) for col in frame.columns]
@@ -154,6 +157,8 @@ def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _index_levels(frame: pd.DataFrame) -> int:
     """Index levels written to CSV (0 for a plain range index)."""
+    import pandas as pd
+
     if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
         return 0
     return frame.index.nlevels
@@ -182,6 +187,8 @@ def save_tables(folder: str | Path, tables: Mapping[str, pd.DataFrame], info: Ma
 
 def read_tables(folder: str | Path, include_measured: bool = False) -> dict[str, pd.DataFrame]:
     """The tables :func:`save_tables` wrote to ``folder`` (without the measured ones unless asked)."""
+    import pandas as pd
+
     folder = Path(folder)
     listing = json.loads((folder / PROVENANCE).read_text(encoding="utf-8"))["tables"]
     out = {}

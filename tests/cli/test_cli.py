@@ -80,3 +80,15 @@ def test_help_and_chapter_checks_load_no_torch(argv):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[]"]
+
+
+def test_help_loads_neither_pandas_nor_torch():
+    """``lampkit --help`` builds the parser without the heavy libraries (pandas alone took a third of a
+    second): the stage modules it reads import pandas where a table is made, not at import."""
+    code = ("import contextlib, io, sys\nfrom lampkit.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['--help'])\n"
+            "print(sorted(m for m in ('pandas', 'torch', 'transformers', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]"]
