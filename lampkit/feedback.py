@@ -85,8 +85,14 @@ class FeedbackStore:
     """One SQLite file holding generations, pool feedback and item feedback."""
 
     def __init__(self, path: str | Path | None = None) -> None:
+        """The store at ``path`` (None: ``feedback.sqlite`` in the artifact cache).
+
+        A damaged file in the cache is moved aside and started afresh (its rows are recomputed);
+        a damaged file you passed is refused, naming it (:class:`~lampkit.store.sqlite.DamagedDatabase`)."""
         self.path = Path(path) if path is not None else default_root() / "feedback.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite.open_checked(self.path, "feedback store", rebuild=path is None,
+                            fix="move it away or pass another store (--store FILE, or -p store FILE in a chapter)")
         sqlite.connect(self.path, _TIMEOUT_S, schema=_SCHEMA).close()
 
     @contextmanager
@@ -285,6 +291,10 @@ def merge(sources: Sequence[str | Path], into: str | Path) -> FeedbackStore:
     for src in sources:
         if not Path(src).is_file():
             raise FileNotFoundError(f"feedback shard {src} does not exist or is not a file: nothing merged")
+        found = sqlite.problem(src)
+        if found is not None:
+            raise sqlite.DamagedDatabase(f"feedback shard {src} is damaged or not a feedback store ({found}): "
+                                         f"nothing merged")
     target = FeedbackStore(into)
     with target._connect() as con:
         for n, src in enumerate(sources):

@@ -61,6 +61,8 @@ class EmbeddingCache:
         self._conn: sqlite3.Connection | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # a damaged file is moved aside and started afresh: embeddings are recomputed
+            sqlite.open_checked(self.path, "embedding cache", rebuild=True)
             self._conn = sqlite.connect(self.path, _TIMEOUT_S, schema=_SCHEMA)
             self._conn.execute("PRAGMA synchronous=NORMAL")
 

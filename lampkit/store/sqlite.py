@@ -5,15 +5,24 @@ SQLite waits for another connection's lock through its busy handler, but a few s
 creates it too, and some lock upgrades that SQLite refuses to avoid a deadlock. :func:`connect`
 retries those set-up statements (the journal mode and the caller's schema) with a growing pause
 until ``timeout_s`` has passed, then raises the last error.
+
+A file that SQLite cannot read (a truncated copy, a bad header, a torn page) is found on open by
+:func:`open_checked`: a cache that can be recomputed is moved aside to ``<file>.corrupt-<time>``
+and started afresh, with a line on stderr naming both paths; a file the user passed is refused
+with :class:`DamagedDatabase`, whose message names the file and the fix.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
-__all__ = ["connect", "is_busy"]
+from filelock import FileLock
+
+__all__ = ["connect", "is_busy", "DamagedDatabase", "problem", "set_aside", "open_checked"]
 
 _FIRST_PAUSE_S = 0.01
 _LONGEST_PAUSE_S = 0.5
@@ -45,3 +54,66 @@ def connect(path: str | Path, timeout_s: float = 120.0, schema: str = "") -> sql
             con.rollback()
             time.sleep(pause)
             pause = min(2 * pause, _LONGEST_PAUSE_S)
+
+
+class DamagedDatabase(sqlite3.DatabaseError):
+    """A SQLite file that cannot be read; the message names the file, what is wrong and the fix."""
+
+
+def problem(path: str | Path) -> str | None:
+    """What is wrong with the SQLite file at ``path`` (None: sound, absent or empty).
+
+    ``PRAGMA quick_check`` reads every page: a bad header, a truncated file and a torn b-tree
+    all show here rather than later, in the middle of a run."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    try:
+        con = sqlite3.connect(path, timeout=120.0)
+    except sqlite3.DatabaseError as err:
+        return str(err)
+    try:
+        rows = [r[0] for r in con.execute("PRAGMA quick_check").fetchmany(3)]
+    except sqlite3.DatabaseError as err:
+        return str(err)
+    finally:
+        con.close()
+    return None if rows == ["ok"] else "; ".join(str(r) for r in rows)
+
+
+def set_aside(path: str | Path) -> Path:
+    """Move ``path`` (and its ``-wal``/``-shm`` companions) to ``<path>.corrupt-<UTC time>``; the new name."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    dest = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.replace(companion, dest.with_name(dest.name + suffix))
+    os.replace(path, dest)
+    return dest
+
+
+def open_checked(path: str | Path, what: str, rebuild: bool, fix: str = "") -> None:
+    """Check the SQLite file at ``path`` before it is opened.
+
+    Damaged and ``rebuild``: moved aside (:func:`set_aside`) and a line on stderr says so, so that
+    the caller starts an empty file. Damaged otherwise: :class:`DamagedDatabase` naming ``what``,
+    the path, the problem and ``fix``. Processes opening the same file at once agree through a
+    lock file: one moves it aside, the others find the fresh file sound."""
+    path = Path(path)
+    if problem(path) is None:
+        return
+    with FileLock(str(path) + ".lock"):
+        found = problem(path)
+        if found is None:
+            return
+        if not rebuild:
+            raise DamagedDatabase(f"{what} {path} is damaged ({found})" + (f"; {fix}" if fix else ""))
+        dest = set_aside(path)
+    sys.stderr.write(f"lampkit: warning: {what} {path} is damaged ({found}); moved it aside to {dest} "
+                     f"and started a new one (its contents are recomputed)\n")
