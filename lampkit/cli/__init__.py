@@ -219,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_merge)
 
     # the chapters' stages (02-06), each with the flags of its chapter's configurations, and long-form (07)
+    from lampkit.cli.cache import add_cli as add_cache
     from lampkit.cli.longform import add_cli as add_longform
     from lampkit.cli.regression import add_cli as add_regression
     from lampkit.cli.stages import add_cli as add_stages
@@ -226,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_stages(sub)
     add_longform(sub)
     add_regression(sub)  # the stages' tables at the tiny scale, stored and compared
+    add_cache(sub)  # the artifact cache: info, clear
     return parser
 
 

@@ -12,15 +12,16 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from filelock import FileLock
 
 from lampkit.store.version import code_version
 from lampkit.store.digest import sha256_text
 
-__all__ = ["default_root", "ArtifactCache", "cache_key"]
+__all__ = ["default_root", "ArtifactCache", "cache_key", "CacheEntry", "entries", "clear"]
 
 
 def default_root() -> Path:
@@ -84,3 +85,76 @@ class ArtifactCache:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
         return final
+
+
+# what the cache's entries hold, for ``lampkit cache info`` (other stage folders: artifacts of that stage)
+KNOWN_ENTRIES = {
+    "embeddings.sqlite": "text embeddings, per encoder (recomputed when missing)",
+    "feedback.sqlite": "the frozen LLM's outputs and metrics per prompt (recomputed when missing)",
+    "mini-lamp": "the embedded mini-LaMP benchmark, per scale and seed",
+}
+_COMPANIONS = ("-wal", "-shm", ".lock")
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One entry of the cache root: a stage's folder of artifacts, or a file with its companions."""
+
+    name: str
+    paths: tuple[Path, ...]
+    size: int  # bytes, companions and folder contents included
+    items: int  # artifacts in a folder (its complete builds); 1 for a file
+
+    @property
+    def what(self) -> str:
+        if ".corrupt-" in self.name:
+            return "a damaged file set aside (safe to clear)"
+        return KNOWN_ENTRIES.get(self.name, "artifacts of this stage" if self.paths[0].is_dir() else "file")
+
+
+def _size(path: Path) -> int:
+    if path.is_file() or path.is_symlink():
+        return path.lstat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def entries(root: str | Path | None = None) -> list[CacheEntry]:
+    """The cache's entries (by name): stage folders, and files grouped with their ``-wal``, ``-shm``
+    and ``.lock`` companions."""
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        return []
+    groups: dict[str, list[Path]] = {}
+    names = {p.name for p in root.iterdir()}
+    for p in sorted(root.iterdir()):
+        base = p.name
+        for suffix in _COMPANIONS:
+            if base.endswith(suffix) and base[: -len(suffix)] in names:
+                base = base[: -len(suffix)]
+                break
+        groups.setdefault(base, []).append(p)
+    out = []
+    for name, paths in groups.items():
+        main = root / name
+        items = (sum(1 for k in main.iterdir() if (k / ".complete").exists()) if main.is_dir() else 1)
+        out.append(CacheEntry(name, tuple(paths), sum(_size(p) for p in paths), items))
+    return out
+
+
+def clear(names: Sequence[str] = (), root: str | Path | None = None) -> list[CacheEntry]:
+    """Remove the named entries of the cache (none named: all of them); the entries removed.
+
+    An unknown name is a :class:`KeyError` listing the entries, checked before anything is removed."""
+    found = {e.name: e for e in entries(root)}
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise KeyError(f"no cache entry {unknown[0]!r} in {Path(root) if root else default_root()}; entries: "
+                       f"{', '.join(found) or 'none'}")
+    chosen = [found[n] for n in dict.fromkeys(names)] if names else list(found.values())
+    for entry in chosen:
+        for path in entry.paths:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+    return chosen

@@ -110,4 +110,4 @@ def test_merge_of_a_missing_or_foreign_shard_creates_nothing(tmp_path, capsys):
     foreign = tmp_path / "notes.sqlite"
     foreign.write_bytes(b"not a database at all, just some bytes " * 100)
     assert main(["merge", str(foreign), "--into", str(into)]) == 1
-    assert "notes.sqlite is not a feedback store" in capsys.readouterr().err
+    assert "notes.sqlite is damaged or not a feedback store" in capsys.readouterr().err
