@@ -43,6 +43,9 @@ __all__ = [
     "validate_dir",
 ]
 
+# the splits every chapter reads (a missing one is a problem for validate_dir); test is optional, and
+# the benchmark hides its golds
+CHAPTER_SPLITS = ("train", "dev")
 _MAX_PROBLEMS_PER_FILE = 20  # validate_dir shows this many problems per file, then a count
 
 
@@ -219,8 +222,9 @@ def validate_dir(root: str | Path, tasks: str | Sequence[str] = "all", scheme: s
                  splits: Sequence[str] = SPLITS) -> ValidationReport:
     """Check every split present for each task under ``root``, gathering all problems.
 
-    A missing task folder, or one with none of ``splits``, is a problem; a split folder
-    that is absent is skipped. Outputs files are required for every split but the test
+    A missing task folder, or one with none of ``splits``, is a problem, and so is a missing train
+    or dev folder (:data:`CHAPTER_SPLITS`, which every chapter reads); an absent test folder is
+    skipped. Outputs files are required for every split but the test
     split (whose golds the benchmark hides). Each file reports up to
     ``_MAX_PROBLEMS_PER_FILE`` problems and then how many more it has.
     """
@@ -234,6 +238,10 @@ def validate_dir(root: str | Path, tasks: str | Sequence[str] = "all", scheme: s
         if not present:
             report.problems.append(f"{tdir}: no split folder ({', '.join(splits)}) in {task.official}")
             continue
+        for split in (s for s in CHAPTER_SPLITS if s in splits and s not in present):
+            report.problems.append(f"{tdir / split}: {task.official} has no {split} split folder; the chapters "
+                                   f"need {' and '.join(CHAPTER_SPLITS)} (ROPG and RSPG train on train, "
+                                   f"and dev holds their tuning and the golds that real LaMP hides for test)")
         for split in present:
             require = None if split in HIDDEN_GOLD_SPLITS else True
             examples, golds, problems = _check_split(root, task, split, scheme, require)

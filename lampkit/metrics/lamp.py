@@ -198,12 +198,15 @@ def evaluate_files(task: str | Task, golds_path: str | Path, preds_path: str | P
     """Score an outputs file of predictions against an outputs file of golds.
 
     Both files use the official layout ``{"task": "LaMP_N", "golds": [{"id", "output"}]}``, read by
-    :func:`lampkit.data.layout.load_outputs`; the task must match and the two files must hold
-    exactly the same ids.
+    :func:`lampkit.data.layout.load_outputs` with the rules of ``lampkit validate`` (ids strings or
+    ints, unique; each gold one of the task's labels where it has a label set); the task must match
+    and the two files must hold exactly the same ids.
     """
     t = get_task(task)
     golds_path, preds_path = Path(golds_path), Path(preds_path)
-    golds = load_outputs(golds_path, t, check_labels=False)
+    # the golds pass validate's checks (a gold outside the label set is bad input); a prediction
+    # outside it is a wrong answer, scored as one
+    golds = load_outputs(golds_path, t, check_labels=True)
     preds = load_outputs(preds_path, t, check_labels=False)
     for path, records in ((golds_path, golds), (preds_path, preds)):
         if not records:

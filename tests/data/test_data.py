@@ -344,6 +344,20 @@ def test_validate_dir_collects_problems_from_several_files(tmp_path):
     assert "5 problem(s)" in report.format() and "Problems:" in report.format()
 
 
+def test_validate_dir_reports_a_missing_train_or_dev_split(tmp_path):
+    """Was: OK when a task's dev split was missing, and every chapter then failed on it."""
+    import shutil
+
+    _write_task(tmp_path, "lamp4")
+    shutil.rmtree(task_dir(tmp_path, "lamp4") / "dev")
+    report = validate_dir(tmp_path, "lamp4")
+    assert not report.ok and len(report.problems) == 1
+    assert str(task_dir(tmp_path, "lamp4") / "dev") in report.problems[0] and "no dev split" in report.problems[0]
+    _write_task(tmp_path / "b", "lamp4")  # test is optional (its golds are hidden anyway)
+    shutil.rmtree(task_dir(tmp_path / "b", "lamp4") / "test")
+    assert validate_dir(tmp_path / "b", "lamp4").ok
+
+
 def test_validate_dir_caps_problems_per_file(tmp_path):
     _write_task(tmp_path, "lamp7")
     qpath, data = _questions(tmp_path, "lamp7")

@@ -239,6 +239,24 @@ def test_evaluate_files_duplicate_id(tmp_path, gold_file, which):
     _assert_error(exc, path, "11 (#3)", "id")
 
 
+def test_evaluate_files_refuses_a_gold_outside_the_label_set_as_validate_does(tmp_path):
+    """Was: gold "Comedy" (not a LaMP-2 tag) against prediction "no idea" scored accuracy 1.0, exit 0."""
+    golds = _write(tmp_path / "golds.json", _outputs("LaMP_2", [("1", "comedy"), ("2", "Comedy")]))
+    preds = _write(tmp_path / "preds.json", _outputs("LaMP_2", [("1", "comedy"), ("2", "no idea")]))
+    with pytest.raises(LampDataError, match="not a LaMP_2 label") as exc:
+        metrics.evaluate_files("lamp2", golds, preds)
+    _assert_error(exc, golds, "2", "output")
+    # a prediction outside the label set is a wrong answer, not bad input
+    golds = _write(tmp_path / "golds.json", _outputs("LaMP_2", [("1", "comedy"), ("2", "comedy")]))
+    assert metrics.evaluate_files("lamp2", golds, preds)["accuracy"] == 0.5
+
+
+def test_evaluate_files_takes_integer_ids_as_validate_does(tmp_path):
+    golds = _write(tmp_path / "golds.json", _outputs("LaMP_3", [(10, "5"), (11, "1")]))
+    preds = _write(tmp_path / "preds.json", _outputs("LaMP_3", [("11", "1"), (10, "4")]))
+    assert metrics.evaluate_files("lamp3", golds, preds) == pytest.approx({"mae": 0.5, "rmse": math.sqrt(0.5)})
+
+
 def test_evaluate_files_wrong_task_name(tmp_path, gold_file):
     preds = _write(tmp_path / "preds.json", _outputs("LaMP_4", [("10", "4"), ("11", "3"), ("12", "3")]))
     with pytest.raises(LampDataError, match="'LaMP_4', expected 'LaMP_3'") as exc:
