@@ -23,6 +23,7 @@ from lampkit.store.report import TablesReport
 from lampkit.tasks import direction, get_task
 
 __all__ = ["METHODS", "Table3", "table3", "collect_predictions", "relative_improvement", "average_relative_improvement",
+           "undefined_rows", "percent_or_undefined", "UNDEFINED",
            "paper_values", "reading"]
 
 # the columns of the paper's Table 3, in its order
@@ -122,16 +123,34 @@ def table3(predictions: Mapping[str, Mapping[str, Sequence[str]]], golds: Mappin
                   pd.DataFrame(tests, columns=columns).set_index(["task", "metric", "method", "baseline"]))
 
 
+UNDEFINED = "undefined"  # how a table shows a relative improvement over a base that scores 0
+
+
 def relative_improvement(values: pd.DataFrame, higher: pd.Series, method: str, base: str = "none") -> pd.Series:
-    """Per row, (method - base) / base in the metric's direction (an error that drops is a gain)."""
+    """Per row, (method - base) / base in the metric's direction (an error that drops is a gain).
+
+    Undefined (NaN) where the base scores 0: no ratio measures a gain over nothing."""
     sign = np.where(higher, 1.0, -1.0)
-    return sign * (values[method] - values[base]) / values[base]
+    base_values = values[base].where(values[base] != 0)
+    return sign * (values[method] - base_values) / base_values
 
 
 def average_relative_improvement(values: pd.DataFrame, higher: pd.Series, base: str = "none") -> pd.Series:
-    """Per method, the mean over every row (task and metric) of :func:`relative_improvement`."""
+    """Per method, the mean over the rows (task and metric) where :func:`relative_improvement` is
+    defined; NaN when it is defined on none (see :func:`undefined_rows`)."""
     return pd.Series({m: float(relative_improvement(values, higher, m, base).mean())
-                      for m in values.columns if m != base})
+                      for m in values.columns if m != base}, dtype=float)
+
+
+def undefined_rows(values: pd.DataFrame, base: str = "none") -> list:
+    """The rows where a relative improvement over ``base`` is undefined (``base`` scores 0)."""
+    return [r for r in values.index if values.loc[r, base] == 0]
+
+
+def percent_or_undefined(frame: pd.DataFrame | pd.Series, digits: int = 1) -> pd.DataFrame | pd.Series:
+    """``100 * frame`` rounded, with :data:`UNDEFINED` where a value is NaN (for display)."""
+    shown = (100 * frame).round(digits).astype(object)
+    return shown.where(frame.notna(), UNDEFINED)
 
 
 def paper_values(paper: pd.DataFrame, methods: Sequence[str] = METHODS) -> tuple[pd.DataFrame, pd.Series]:
@@ -168,17 +187,30 @@ def reading(ours: Table3, paper: pd.DataFrame) -> str:
     for method in ROPG:
         if method not in ours.values.columns or ours.values[method].isna().all():
             continue
-        gains = [r for r in main if relative_improvement(ours.values, ours.higher, method, "dense")[r] > 0]
-        paper_gains = [r for r in main if relative_improvement(p_values, p_higher, method, "dense")[r] > 0]
+        gains = [r for r in main if _gain(ours.values, ours.higher, r, method, "dense")]
+        paper_gains = [r for r in main if _gain(p_values, p_higher, r, method, "dense")]
         lines.append(f"- {method} improves the dense retriever it starts from on {len(gains)} of {len(main)} tasks "
                      f"(the paper: {len(paper_gains)} of {len(main)}).")
     ours_avg = average_relative_improvement(ours.values.loc[rows], ours.higher.loc[rows])
     paper_avg = average_relative_improvement(p_values.loc[rows], p_higher.loc[rows])
+    undefined = undefined_rows(ours.values.loc[rows])
+    if ours_avg.isna().all():
+        lines.append(f"- The relative improvement on no personalization is {UNDEFINED} on every row here: no "
+                     f"personalization scores 0 on all {len(rows)} (the paper's best, {paper_avg.idxmax()}: "
+                     f"{100 * paper_avg.max():+.1f}%).")
+        return "\n".join(lines)
     top = ours_avg.idxmax()
-    lines.append(f"- Averaged over every task and metric, {top} improves most on no personalization: "
+    left_out = (f" ({UNDEFINED} on {len(undefined)} of {len(rows)} rows, where no personalization scores 0, "
+                f"which the average leaves out)") if undefined else ""
+    lines.append(f"- Averaged over every task and metric{left_out}, {top} improves most on no personalization: "
                  f"{100 * ours_avg[top]:+.1f}% (the paper's {top}: {100 * paper_avg[top]:+.1f}%; the paper's best, "
                  f"{paper_avg.idxmax()}: {100 * paper_avg.max():+.1f}%).")
     return "\n".join(lines)
+
+
+def _gain(values: pd.DataFrame, higher: pd.Series, row, method: str, base: str) -> bool:
+    """Whether ``method`` does better than ``base`` on ``row`` (defined when ``base`` scores 0, too)."""
+    return bool(direction(higher[row]) * (values.loc[row, method] - values.loc[row, base]) > 0)
 
 
 def _beats_singles(values: pd.DataFrame, higher: pd.Series, row, selector: str, singles: Sequence[str]) -> bool:

@@ -87,3 +87,46 @@ def test_the_papers_verdicts_come_from_its_printed_tables():
 def test_claims_need_both_pools(ablation):
     with pytest.raises(ValueError, match="'full' and 'no-ropg'"):
         claims({"full": ablation["full"]}, _table(ablation["full"]["lamp2"]))
+
+
+class _ConstantLLM(FakeLLM):
+    """One answer whatever the prompt, and never the gold: every method scores 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model_id = "constant-llm"
+
+    def generate(self, prompts, batch_size=32, show_progress=False):
+        self.calls += 1
+        return ["no idea"] * len(prompts)
+
+
+def test_degenerate_results_render_with_undefined_marked(tmp_path, monkeypatch, tiny_encoder, tiny_encoder_dir):
+    """Was: chapter 06 died ("Encountered all NA values") when no personalization scored 0 everywhere."""
+    from lampkit.analysis import table3 as results
+    from lampkit.analysis.paper import paper_table
+
+    monkeypatch.setenv("LAMPKIT_CACHE", str(tmp_path / "cache"))
+    ctx = context(Settings(task="lamp2", store=str(tmp_path / "constant.sqlite"), show_progress=False),
+                  llm_for=_ConstantLLM())
+    config = RspgConfig(encoder=str(tiny_encoder_dir), max_length=32, epochs=1, lr=1e-2)
+    base = [NoPersonalization(), Recency(), BM25(), Dense(tiny_encoder)]
+    full = [*base, Dense(tiny_encoder, name="ropg-rl", max_length=8), Dense(tiny_encoder, name="ropg-kd", max_length=12)]
+    ablation = {"full": {"lamp2": run_selection(ctx, "lamp2", full, config, "test", examples=LAMP2)},
+                "no-ropg": {"lamp2": run_selection(ctx, "lamp2", base, config, "test", examples=LAMP2)}}
+    sel = ablation["full"]["lamp2"]
+    assert (sel.matrix == 0).all()
+    table = _table(sel)
+    assert (table.values == 0).all().all()
+    html = table.html()  # a constant table still renders (its best is the first column)
+    assert "<table" in html
+    avg = results.average_relative_improvement(table.values, table.higher)
+    assert avg.isna().all()
+    shown = results.percent_or_undefined(avg)
+    assert set(shown) == {results.UNDEFINED}
+    text = results.reading(table, paper_table("table3"))
+    assert f"{results.UNDEFINED} on every row" in text and "nan" not in text.lower()
+    found = claims(ablation, table, "test")
+    assert len(found.records) == len(CLAIMS)
+    assert found.tables()["summary"].loc["lamp2", "claims"] == len(CLAIMS)
+    assert "nan" not in found.to_text().lower() or results.UNDEFINED in found.to_text()
