@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
 
 from lampkit.config import PRESETS, ConfigError, StageConfig, unknown_message
 from lampkit.longform.config import LongformSettings
-from lampkit.pipeline import Context, Settings, context
+from lampkit.pipeline import Context, Settings, context, resolve_eval_split
 from lampkit.ropg.config import METHODS as ROPG_METHODS, RopgSetup
 from lampkit.rspg.config import MODES, RspgConfig
 
@@ -31,6 +31,9 @@ __all__ = ["BaselinesRun", "RopgRun", "SelectionRun", "Table3Run", "Chapter", "C
            "chapter_run", "add_arguments", "from_args", "parameters_source", "parameter_table"]
 
 SPLITS = ("dev", "test")
+# "auto": test where the data holds its golds, else dev (LaMP hides the test golds; see ChapterRun.resolved)
+EVAL_SPLITS = ("auto", *SPLITS)
+AUTO_HELP = "auto: test where the data has its golds, else dev (real LaMP hides test golds)"
 
 
 def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -45,10 +48,10 @@ def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
 class BaselinesRun(StageConfig):
     """Chapter 02: the baseline pool."""
 
-    eval_split: str = "test"
+    eval_split: str = "auto"
 
-    HELP = {"eval_split": "split of the results table (real LaMP hides test golds: use dev)"}
-    CHOICES = {"eval_split": SPLITS}
+    HELP = {"eval_split": f"split of the results table; {AUTO_HELP}"}
+    CHOICES = {"eval_split": EVAL_SPLITS}
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,13 @@ class SelectionRun(StageConfig):
     """Chapters 04 and 05: which selectors, which split, which pool."""
 
     methods: str = "pre,post"
-    eval_split: str = "test"
+    eval_split: str = "auto"
     with_ropg: bool = True
 
     HELP = {"methods": "RSPG selectors to train: pre, post or pre,post",
-            "eval_split": "split of the results (real LaMP hides test golds: use dev)",
+            "eval_split": f"split of the results; {AUTO_HELP}",
             "with_ropg": "the pool holds ROPG-RL and ROPG-KD (false: the four baseline retrievers only)"}
-    CHOICES = {"eval_split": SPLITS}
+    CHOICES = {"eval_split": EVAL_SPLITS}
 
     def __post_init__(self) -> None:
         _names(self.methods, MODES, "methods")
@@ -94,12 +97,12 @@ class SelectionRun(StageConfig):
 class Table3Run(StageConfig):
     """Chapter 06: Table 3."""
 
-    eval_split: str = "test"
+    eval_split: str = "auto"
     alpha: float = 0.05
 
-    HELP = {"eval_split": "split of the table (real LaMP hides test golds: use dev)",
+    HELP = {"eval_split": f"split of the table; {AUTO_HELP}",
             "alpha": "significance level of the markers"}
-    CHOICES = {"eval_split": SPLITS}
+    CHOICES = {"eval_split": EVAL_SPLITS}
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -162,6 +165,16 @@ class ChapterRun:
     @property
     def run(self) -> Any:
         return self.configs[CHAPTERS[self.chapter].configs[-1]]
+
+    def resolved(self, say=print) -> "ChapterRun":
+        """This run with ``eval_split="auto"`` resolved (:func:`lampkit.pipeline.resolve_eval_split`):
+        test where the data has its golds, else dev, which ``say`` announces."""
+        split = getattr(self.run, "eval_split", None)
+        if split != "auto":
+            return self
+        cls = CHAPTERS[self.chapter].configs[-1]
+        chosen = resolve_eval_split(self.settings, split, say)
+        return ChapterRun(self.chapter, self.preset, {**self.configs, cls: self.run.with_(eval_split=chosen)})
 
     def context(self, **overrides: Any) -> Context:
         """The run context of the core settings (``overrides``: resources to inject)."""

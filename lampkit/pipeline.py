@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
 
 from lampkit.analysis import methods
 from lampkit.config import ConfigError, StageConfig
-from lampkit.data.layout import Example, load_split
+from lampkit.data.layout import Example, load_split, split_paths
 from lampkit.data.sources import resolve_data_dir, resolve_scale
 from lampkit.data.synth.settings import SCALES as _SCALES
 from lampkit.feedback import FeedbackStore, pool_feedback
@@ -29,7 +29,7 @@ from lampkit.store.report import TablesReport
 from lampkit.tasks import Task, get_task, resolve_tasks
 
 __all__ = ["BASELINES", "Settings", "Context", "context", "default_llm_path", "get_llm", "get_encoder",
-           "baseline_pool", "load_examples", "run_pool", "metrics_by_retriever", "BaselineResults", "run_baselines"]
+           "baseline_pool", "load_examples", "tasks_without_test_golds", "resolve_eval_split", "run_pool", "metrics_by_retriever", "BaselineResults", "run_baselines"]
 
 # the baseline columns of the paper's Table 3, in its order
 BASELINES: tuple[str, ...] = methods.BASELINES
@@ -183,6 +183,32 @@ def baseline_pool(encoder) -> list:
 
     bm25, recency, dense = BM25(), Recency(), Dense(encoder)
     return [NoPersonalization(), bm25, recency, dense, RRF([bm25, recency, dense])]
+
+
+def tasks_without_test_golds(settings: Settings) -> list[str]:
+    """The tasks of ``settings`` whose test split lacks gold outputs (absent, or an input without
+    one): the benchmark hides them. The embedded mini-LaMP has them all."""
+    if settings.data_dir is None:
+        return []
+    root = resolve_data_dir(settings.data_dir, settings.scale, settings.seed)
+    missing = []
+    for t in settings.tasks:
+        if not split_paths(root, t, "test")[0].exists() or any(ex.output is None for ex in load_split(root, t, "test")):
+            missing.append(t.name)
+    return missing
+
+
+def resolve_eval_split(settings: Settings, eval_split: str, say=print) -> str:
+    """``eval_split``, with ``"auto"`` resolved: ``"test"`` where every task's test split has its golds,
+    else ``"dev"``, and ``say`` (a function of one line) tells which tasks lack them."""
+    if eval_split != "auto":
+        return eval_split
+    missing = tasks_without_test_golds(settings)
+    if not missing:
+        return "test"
+    say(f"eval_split auto: the test split of {', '.join(missing)} has no gold outputs (LaMP hides them), so "
+        f"this run evaluates on the dev split (set eval_split to dev or test to choose)")
+    return "dev"
 
 
 def load_examples(settings: Settings, task: str | Task, split: str) -> list[Example]:

@@ -134,7 +134,7 @@ def _runner(command: str):
     chapter, function, _ = COMMANDS[command]
 
     def run(args: argparse.Namespace) -> int:
-        chapter_run = chapters.from_args(chapter, args)
+        chapter_run = chapters.from_args(chapter, args).resolved(say=lambda line: print(line, file=sys.stderr))
         results = function(chapter_run)
         report(results, args, {"preset": chapter_run.preset,
                                **{cls.__name__: config for cls, config in chapter_run.configs.items()}})

@@ -62,7 +62,7 @@ def test_bad_parameters_name_themselves_and_what_is_allowed():
         chapters.chapter_run("03_ropg", {"epochs": 3})
     with pytest.raises(ConfigError, match="'preset' must be one of book, paper"):
         chapters.chapter_run("03_ropg", {"preset": "fast"})
-    with pytest.raises(ConfigError, match="'eval_split' must be one of 'dev', 'test'"):
+    with pytest.raises(ConfigError, match="'eval_split' must be one of 'auto', 'dev', 'test'"):
         chapters.chapter_run("02_retrieval", {"eval_split": "train"})
     with pytest.raises(ConfigError, match="methods 'ppo'"):
         chapters.chapter_run("03_ropg", {"methods": "ppo"})
@@ -106,3 +106,27 @@ def test_data_flags_come_from_the_core_settings(command):
         if action.dest in core:
             option = next(o for o in Settings.options() if o.param == action.dest)
             assert action.option_strings == [option.flag] and action.help.startswith(option.help)
+
+
+def test_eval_split_auto_is_test_where_the_data_has_its_golds_and_dev_where_it_hides_them(tmp_path):
+    """Was: chapters 02, 04-06 defaulted to the test split, and real LaMP (test golds hidden) crashed them."""
+    from fakes import lamp2_examples
+    from lampkit.data.layout import write_split
+
+    for split, seed in (("train", 0), ("dev", 1), ("test", 2)):
+        write_split(tmp_path / "hidden", "lamp2", split, lamp2_examples(4, seed=seed), with_outputs=split != "test")
+        write_split(tmp_path / "given", "lamp2", split, lamp2_examples(4, seed=seed))
+    for chapter in ("02_retrieval", "04_selection", "05_oracle", "06_results"):
+        said: list[str] = []
+        run = chapters.chapter_run(chapter, {"data_dir": str(tmp_path / "hidden"), "task": "lamp2"})
+        assert run.run.eval_split == "auto"
+        resolved = run.resolved(say=said.append)
+        assert resolved.run.eval_split == "dev" and resolved.settings == run.settings
+        assert len(said) == 1 and "lamp2" in said[0] and "dev" in said[0]
+        said.clear()
+        given = chapters.chapter_run(chapter, {"data_dir": str(tmp_path / "given"), "task": "lamp2"})
+        assert given.resolved(say=said.append).run.eval_split == "test" and not said
+        # the embedded mini-LaMP has its test golds; a split you set is kept, with nothing said
+        assert chapters.chapter_run(chapter, {"task": "lamp2"}).resolved(say=said.append).run.eval_split == "test"
+        explicit = chapters.chapter_run(chapter, {"data_dir": str(tmp_path / "hidden"), "eval_split": "test"})
+        assert explicit.resolved(say=said.append).run.eval_split == "test" and not said
