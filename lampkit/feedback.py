@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
     import pandas as pd
@@ -148,22 +147,28 @@ class FeedbackStore:
 
 
 def _generate_missing(store: FeedbackStore, llm: Generator, prompts: Sequence[str], chunk_size: int,
-                      batch_size: int, desc: str, show_progress: bool) -> dict[str, str]:
+                      batch_size: int) -> dict[str, str]:
     """Outputs for ``prompts``: stored ones, plus new ones generated and committed chunk by chunk."""
     lk = llm_key(llm)
     unique = list(dict.fromkeys(prompts))
     have = store.generations(lk, unique)
     missing = [p for p in unique if p not in have]
-    bar = tqdm(total=len(missing), desc=desc, disable=not show_progress or not missing, leave=False)
     for i in range(0, len(missing), chunk_size):
         chunk = missing[i:i + chunk_size]
         outs = llm.generate(chunk, batch_size=batch_size)
         pairs = dict(zip(chunk, outs))
         store.put_generations(lk, pairs)
         have.update(pairs)
-        bar.update(len(chunk))
-    bar.close()
     return have
+
+
+def progress_bar(total: int, desc: str, show_progress: bool, unit: str = "input"):
+    """One bar over a whole stage (every retriever, every chunk), with rate and time left; it stays
+    on the terminal when done. Hidden when there is nothing to do or ``show_progress`` is False."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not show_progress or not total, leave=True,
+                dynamic_ncols=True)
 
 
 def _retriever_config(retriever: Any) -> Mapping[str, Any]:
@@ -198,20 +203,26 @@ def pool_feedback(task: str | Task, examples: Sequence[Example], retrievers: Seq
     max_length = max_length or int(llm.settings.get("max_input_length", 512))
     keys = [example_key(t, ex) for ex in examples]
     frames = []
-    for retriever in retrievers:
-        ns = cache_key("pool-feedback", {"task": t.name, "llm": llm_key(llm), "k": k, "max_length": max_length,
-                                         "retriever": _retriever_config(retriever)}, FEEDBACK_MODULES)
+    namespaces = [cache_key("pool-feedback", {"task": t.name, "llm": llm_key(llm), "k": k, "max_length": max_length,
+                                              "retriever": _retriever_config(r)}, FEEDBACK_MODULES)
+                  for r in retrievers]
+    todos = []
+    for ns in namespaces:
         done = store.done("pool", ns)
-        todo = [i for i, key in enumerate(keys) if key not in done]
+        todos.append([i for i, key in enumerate(keys) if key not in done])
+    # one bar over every retriever's inputs still to run (ranking, embedding and generation included)
+    bar = progress_bar(sum(len(todo) for todo in todos), f"{t.name} pool feedback", show_progress)
+    for retriever, ns, todo in zip(retrievers, namespaces, todos):
         for start in range(0, len(todo), chunk_size):
             idx = todo[start:start + chunk_size]
             batch = [examples[i] for i in idx]
+            bar.set_postfix_str(f"{retriever.name}: ranking", refresh=True)
             rankings = retriever.rank_many(t, batch)
             chosen = [[int(j) for j in r.top(k)] for r in rankings]
             prompts = [t.build_prompt(ex.input, [ex.profile[j] for j in c], llm.counter, max_length)
                        for ex, c in zip(batch, chosen)]
-            outputs = _generate_missing(store, llm, prompts, chunk_size, batch_size,
-                                        f"{t.name} {retriever.name}", show_progress)
+            bar.set_postfix_str(f"{retriever.name}: generating", refresh=True)
+            outputs = _generate_missing(store, llm, prompts, chunk_size, batch_size)
             preds = [outputs[p] for p in prompts]
             scores = per_example(t, preds, [ex.output for ex in batch])
             rows = []
@@ -220,6 +231,9 @@ def pool_feedback(task: str | Task, examples: Sequence[Example], retrievers: Seq
                 rows.append((ns, keys[idx[n]], str(ex.id), p, json.dumps([ex.profile[j]["id"] for j in c]),
                              outputs[p], json.dumps(metrics, sort_keys=True)))
             store.put_rows("pool", rows)
+            bar.update(len(idx))
+    bar.close()
+    for retriever, ns in zip(retrievers, namespaces):
         stored = {r[1]: r for r in store.rows("pool", ns, keys)}
         records = []
         for key in keys:
@@ -255,7 +269,7 @@ def item_feedback(task: str | Task, examples: Sequence[Example], initial: Any, l
                    FEEDBACK_MODULES)
     done = store.done("items", ns)
     todo = [i for i, key in enumerate(keys) if key not in done]
-    bar = tqdm(total=len(todo), desc=f"{t.name} item feedback", disable=not show_progress or not todo)
+    bar = progress_bar(len(todo), f"{t.name} item feedback", show_progress)
     for start in range(0, len(todo), chunk_size):
         idx = todo[start:start + chunk_size]
         batch = [examples[i] for i in idx]
@@ -264,8 +278,7 @@ def item_feedback(task: str | Task, examples: Sequence[Example], initial: Any, l
         for n, (ex, r) in enumerate(zip(batch, rankings)):
             for pos, j in enumerate(r.top(depth)):
                 plan.append((n, pos, int(j), t.build_prompt(ex.input, [ex.profile[int(j)]], llm.counter, max_length)))
-        outputs = _generate_missing(store, llm, [p[3] for p in plan], 10_000, batch_size,
-                                    f"{t.name} items", False)
+        outputs = _generate_missing(store, llm, [p[3] for p in plan], 10_000, batch_size)
         rows = []
         for n, pos, j, prompt in plan:
             ex = batch[n]

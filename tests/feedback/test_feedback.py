@@ -145,3 +145,24 @@ def test_inputs_without_golds_are_refused_naming_the_dev_split(tmp_path):
                 lambda: item_feedback("lamp2", examples, Recency(), FakeLLM(), FeedbackStore(tmp_path / "b.sqlite"))):
         with pytest.raises(ConfigError, match=r"1 of 4 lamp2 inputs have no gold output \(first: id 'q2'\).*eval_split dev"):
             run()
+
+
+def test_one_progress_bar_over_the_whole_pool_that_stays_on_the_terminal(tmp_path, capsys):
+    """Was: the generation bar restarted for every 256-input chunk and vanished (no overall progress or
+    time estimate); now one bar counts every retriever's inputs, with rate and time left, and stays."""
+    exs = lamp2_examples(10)
+    store = FeedbackStore(tmp_path / "fb.sqlite")
+    pool = [NoPersonalization(), Recency()]
+    pool_feedback("lamp2", exs, pool[:1], FakeLLM(), store, chunk_size=3, show_progress=True)
+    capsys.readouterr()
+    pool_feedback("lamp2", exs, pool, FakeLLM(), store, chunk_size=3, show_progress=True)
+    err = capsys.readouterr().err
+    frames = [f for f in err.replace("\r", "\n").splitlines() if f.strip()]
+    assert frames and all(f.startswith("lamp2 pool feedback") for f in frames)
+    # only recency's 10 inputs were left to run (none's are stored): one bar to 10/10, updated per chunk
+    assert "10/10" in frames[-1] and "100%" in frames[-1] and "recency" in frames[-1]
+    assert not any("0/3" in f or "/3 " in f for f in frames)  # no per-chunk bar
+    assert err.endswith("\n")  # left on the terminal, not cleared
+    # nothing to run: no bar at all
+    pool_feedback("lamp2", exs, pool, FakeLLM(), store, chunk_size=3, show_progress=True)
+    assert capsys.readouterr().err == ""
