@@ -304,7 +304,7 @@ def merge(sources: Sequence[str | Path], into: str | Path) -> FeedbackStore:
     for src in sources:
         if not Path(src).is_file():
             raise FileNotFoundError(f"feedback shard {src} does not exist or is not a file: nothing merged")
-        found = sqlite.problem(src)
+        found = sqlite.problem(src, thorough=True)
         if found is not None:
             raise sqlite.DamagedDatabase(f"feedback shard {src} is damaged or not a feedback store ({found}): "
                                          f"nothing merged")

@@ -6,7 +6,7 @@ creates it too, and some lock upgrades that SQLite refuses to avoid a deadlock. 
 retries those set-up statements (the journal mode and the caller's schema) with a growing pause
 until ``timeout_s`` has passed, then raises the last error.
 
-A file that SQLite cannot read (a truncated copy, a bad header, a torn page) is found on open by
+A file that SQLite cannot read (a bad header, a copy shorter than its page count) is found on open by
 :func:`open_checked`: a cache that can be recomputed is moved aside to ``<file>.corrupt-<time>``
 and started afresh, with a line on stderr naming both paths; a file the user passed is refused
 with :class:`DamagedDatabase`, whose message names the file and the fix.
@@ -60,14 +60,25 @@ class DamagedDatabase(sqlite3.DatabaseError):
     """A SQLite file that cannot be read; the message names the file, what is wrong and the fix."""
 
 
-def problem(path: str | Path) -> str | None:
-    """What is wrong with the SQLite file at ``path`` (None: sound, absent or empty).
+_MAGIC = b"SQLite format 3\x00"
 
-    ``PRAGMA quick_check`` reads every page: a bad header, a truncated file and a torn b-tree
-    all show here rather than later, in the middle of a run."""
-    path = Path(path)
-    if not path.is_file() or path.stat().st_size == 0:
-        return None
+
+def _suspicion(path: Path, size: int) -> str | None:
+    """What the file's 100-byte header says is wrong, read in constant time: not SQLite's magic string,
+    or fewer bytes than the pages the header counts (a truncated copy)."""
+    with open(path, "rb") as f:
+        head = f.read(100)
+    if len(head) < 100 or not head.startswith(_MAGIC):
+        return "not an SQLite database: its header is not SQLite's"
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    if head[24:28] == head[92:96] and pages and size < page_size * pages:  # the page count is valid
+        return f"truncated: {size:,} bytes where its header counts {pages:,} pages of {page_size:,}"
+    return None
+
+
+def _quick_check(path: Path) -> str | None:
     try:
         con = sqlite3.connect(path, timeout=120.0)
     except sqlite3.DatabaseError as err:
@@ -79,6 +90,25 @@ def problem(path: str | Path) -> str | None:
     finally:
         con.close()
     return None if rows == ["ok"] else "; ".join(str(r) for r in rows)
+
+
+def problem(path: str | Path, thorough: bool = False) -> str | None:
+    """What is wrong with the SQLite file at ``path`` (None: sound, absent or empty).
+
+    The header is read first (a bad magic string, a file shorter than its page count); what it
+    suspects, or with ``thorough`` every file, is confirmed by ``PRAGMA quick_check``, which reads
+    every page. A suspicion that quick_check does not confirm (another process in the middle of a
+    checkpoint) is no problem."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    suspicion = _suspicion(path, path.stat().st_size)
+    if suspicion is None and not thorough:
+        return None
+    found = _quick_check(path)
+    if found is None:
+        return None
+    return f"{suspicion}; SQLite: {found}" if suspicion else found
 
 
 def set_aside(path: str | Path) -> Path:
