@@ -300,6 +300,6 @@ def test_evaluate_files_non_string_id_and_layout(tmp_path, gold_file):
 def test_evaluate_files_bad_gold_rating(tmp_path):
     golds = _write(tmp_path / "golds.json", _outputs("LaMP_3", [("1", "4"), ("2", "four")]))
     preds = _write(tmp_path / "preds.json", _outputs("LaMP_3", [("1", "4"), ("2", "4")]))
-    with pytest.raises(LampDataError, match="not a finite number") as exc:
+    with pytest.raises(LampDataError, match=r"'four' is not a LaMP_3 label \(1, 2, 3, 4, 5\)") as exc:
         metrics.evaluate_files("lamp3", golds, preds)
     _assert_error(exc, golds, "2", "output")
