@@ -148,7 +148,7 @@ def undefined_rows(values: pd.DataFrame, base: str = "none") -> list:
 
 
 def percent_or_undefined(frame: pd.DataFrame | pd.Series, digits: int = 1) -> pd.DataFrame | pd.Series:
-    """``100 * frame`` rounded, with :data:`UNDEFINED` where a value is NaN (for display)."""
+    """``100 * frame`` rounded, with ``"undefined"`` where a value is NaN (for display)."""
     shown = (100 * frame).round(digits).astype(object)
     return shown.where(frame.notna(), UNDEFINED)
 

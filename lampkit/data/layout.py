@@ -223,7 +223,7 @@ def validate_dir(root: str | Path, tasks: str | Sequence[str] = "all", scheme: s
     """Check every split present for each task under ``root``, gathering all problems.
 
     A missing task folder, or one with none of ``splits``, is a problem, and so is a missing train
-    or dev folder (:data:`CHAPTER_SPLITS`, which every chapter reads); an absent test folder is
+    or dev folder (``CHAPTER_SPLITS``, which every chapter reads); an absent test folder is
     skipped. Outputs files are required for every split but the test
     split (whose golds the benchmark hides). Each file reports up to
     ``_MAX_PROBLEMS_PER_FILE`` problems and then how many more it has.
