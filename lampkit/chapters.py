@@ -17,7 +17,6 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
-
 if TYPE_CHECKING:  # pandas loads on first use: `lampkit --help` stays fast
     import pandas as pd
 

@@ -38,7 +38,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if found:
         width = max(len(e.name) for e in found)
         for e in found:
-            items = f"{e.items} artifact{'s' if e.items != 1 else ''}" if e.paths[0].is_dir() else "file"
+            items = f"{e.items} artifact{'s' if e.items != 1 else ''}" if e.folder else "file"
             print(f"  {e.name:<{width}}  {human_size(e.size):>10}  {items:<14} {e.what}")
         print(f"  {'total':<{width}}  {human_size(sum(e.size for e in found)):>10}")
     return 0

@@ -106,10 +106,15 @@ class CacheEntry:
     items: int  # artifacts in a folder (its complete builds); 1 for a file
 
     @property
+    def folder(self) -> bool:
+        """Whether the entry is a stage's folder (else a file and its companions)."""
+        return self.paths[0].is_dir()
+
+    @property
     def what(self) -> str:
         if ".corrupt-" in self.name:
             return "a damaged file set aside (safe to clear)"
-        return KNOWN_ENTRIES.get(self.name, "artifacts of this stage" if self.paths[0].is_dir() else "file")
+        return KNOWN_ENTRIES.get(self.name, "artifacts of this stage" if self.folder else "file")
 
 
 def _size(path: Path) -> int:

@@ -100,9 +100,10 @@ def problem(path: str | Path, thorough: bool = False) -> str | None:
     every page. A suspicion that quick_check does not confirm (another process in the middle of a
     checkpoint) is no problem."""
     path = Path(path)
-    if not path.is_file() or path.stat().st_size == 0:
+    size = path.stat().st_size if path.is_file() else 0
+    if size == 0:
         return None
-    suspicion = _suspicion(path, path.stat().st_size)
+    suspicion = _suspicion(path, size)
     if suspicion is None and not thorough:
         return None
     found = _quick_check(path)
